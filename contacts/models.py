@@ -1,0 +1,449 @@
+"""Contacts, salespeople, minimal campaigns and opportunities, and the setup every app reads."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
+from django.db import connection, models
+from django.db.models import Q
+from django.db.models.functions import Upper
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.TextChoices):
+    """ISO 639-1 codes offered for contacts, templates and content (spec section 2)."""
+
+    ENGLISH = "en", _("English")
+    DUTCH = "nl", _("Dutch")
+    GERMAN = "de", _("German")
+    FRENCH = "fr", _("French")
+    SPANISH = "es", _("Spanish")
+    ITALIAN = "it", _("Italian")
+    PORTUGUESE = "pt", _("Portuguese")
+    DANISH = "da", _("Danish")
+    SWEDISH = "sv", _("Swedish")
+    NORWEGIAN = "no", _("Norwegian")
+    FINNISH = "fi", _("Finnish")
+    POLISH = "pl", _("Polish")
+
+
+class CorrespondenceType(models.TextChoices):
+    BLANK = "", _("(blank)")
+    HARD_COPY = "hard_copy", _("Hard Copy")
+    EMAIL = "email", _("Email")
+
+
+class Tracked(models.Model):
+    """Who created and last changed a record, and when (spec section 6)."""
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("created by"),
+    )
+    updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("last changed by"),
+    )
+
+    class Meta:
+        abstract = True
+
+    def stamp(self, user) -> None:
+        """Record ``user`` as the author of the change about to be saved."""
+        if user is not None and not user.is_authenticated:
+            user = None
+        if self._state.adding:
+            self.created_by = user
+        self.updated_by = user
+
+
+class NumberSeries(Tracked):
+    """A counter that hands out codes such as SEG00001 without gaps or duplicates.
+
+    Numbers are taken with one ``UPDATE ... RETURNING`` inside the caller's transaction: the row
+    lock serialises concurrent takers (no duplicates) and a rollback returns the number (no gaps).
+    """
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    description = models.CharField(_("description"), max_length=100, blank=True)
+    prefix = models.CharField(_("prefix"), max_length=10, blank=True)
+    width = models.PositiveSmallIntegerField(_("width"), default=5)
+    last_number = models.BigIntegerField(_("last number used"), default=0)
+
+    class Meta:
+        verbose_name = _("number series")
+        verbose_name_plural = _("number series")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_number__gte=0), name="numberseries_last_number_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(width__gte=1, width__lte=20), name="numberseries_width_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def format(self, number: int) -> str:
+        return f"{self.prefix}{number:0{self.width}d}"
+
+    @property
+    def last_code(self) -> str:
+        return self.format(self.last_number) if self.last_number else ""
+
+    def take(self, count: int = 1) -> list[str]:
+        """Reserve the next ``count`` numbers; must run inside a transaction."""
+        if count < 1:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {self._meta.db_table} SET last_number = last_number + %s "
+                "WHERE id = %s RETURNING prefix, width, last_number",
+                [count, self.pk],
+            )
+            self.prefix, self.width, self.last_number = cursor.fetchone()
+        first = self.last_number - count + 1
+        return [self.format(n) for n in range(first, self.last_number + 1)]
+
+
+class MarketingSetup(Tracked):
+    """The one row of setup every app reads (spec section 2, `Marketing Setup`)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    segment_nos = models.ForeignKey(
+        NumberSeries,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Segment Nos."),
+    )
+    contact_nos = models.ForeignKey(
+        NumberSeries,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Contact Nos."),
+    )
+    default_correspondence_type = models.CharField(
+        _("default correspondence type"),
+        max_length=10,
+        choices=CorrespondenceType.choices,
+        blank=True,
+        default=CorrespondenceType.BLANK,
+    )
+    default_salesperson = models.ForeignKey(
+        "contacts.Salesperson",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("default salesperson"),
+    )
+    default_language = models.CharField(
+        _("default language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
+    )
+    currency_code = models.CharField(_("currency code"), max_length=3, default="EUR")
+
+    class Meta:
+        verbose_name = _("marketing setup")
+        verbose_name_plural = _("marketing setup")
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="marketingsetup_singleton")]
+
+    def __str__(self) -> str:
+        return str(_("Marketing Setup"))
+
+    @classmethod
+    def load(cls) -> MarketingSetup:
+        setup, _created = cls.objects.select_related("segment_nos", "contact_nos").get_or_create(
+            id=1
+        )
+        return setup
+
+
+class Salesperson(Tracked):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    job_title = models.CharField(_("job title"), max_length=50, blank=True)
+    # OneToOne: a user is linked to at most one salesperson (spec section 6).
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="salesperson",
+        verbose_name=_("user"),
+    )
+    blocked = models.BooleanField(_("blocked"), default=False)
+
+    class Meta:
+        verbose_name = _("salesperson")
+        verbose_name_plural = _("salespeople")
+        ordering = ["code"]
+        indexes = [models.Index(fields=["name"], name="salesperson_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("contacts:salesperson_detail", args=[self.pk])
+
+
+class ContactType(models.TextChoices):
+    COMPANY = "company", _("Company")
+    PERSON = "person", _("Person")
+
+
+class ContactQuerySet(models.QuerySet):
+    def companies(self) -> ContactQuerySet:
+        return self.filter(type=ContactType.COMPANY)
+
+    def search(self, text: str) -> ContactQuerySet:
+        """Contacts whose number, name, surname or email starts with ``text``.
+
+        Prefix matches only: each is an index range scan, so the search stays fast at 100,000
+        contacts without database extensions.
+        """
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(
+            Q(number__istartswith=text)
+            | Q(name__istartswith=text)
+            | Q(surname__istartswith=text)
+            | Q(email__istartswith=text)
+        )
+
+    def segmentable(self) -> ContactQuerySet:
+        """Contacts that criteria and `Reuse Segment` may add (spec section 4)."""
+        return self.filter(exclude_from_segment=False, privacy_blocked=False)
+
+
+class Contact(Tracked):
+    number = models.CharField(_("no."), max_length=20, unique=True)
+    type = models.CharField(
+        _("type"), max_length=10, choices=ContactType.choices, default=ContactType.COMPANY
+    )
+    name = models.CharField(_("name"), max_length=100)
+    first_name = models.CharField(_("first name"), max_length=30, blank=True)
+    surname = models.CharField(_("surname"), max_length=30, blank=True)
+    # Persons belong to a company; a company is its own company (see `company_contact`).
+    company = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="persons",
+        limit_choices_to={"type": ContactType.COMPANY},
+        verbose_name=_("company"),
+    )
+    job_title = models.CharField(_("job title"), max_length=50, blank=True)
+    salesperson = models.ForeignKey(
+        Salesperson,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contacts",
+        verbose_name=_("salesperson"),
+    )
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, blank=True)
+    address = models.CharField(_("address"), max_length=100, blank=True)
+    postcode = models.CharField(_("post code"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    country = models.CharField(_("country/region code"), max_length=2, blank=True)
+    correspondence_type = models.CharField(
+        _("Correspondence Type"),
+        max_length=10,
+        choices=CorrespondenceType.choices,
+        blank=True,
+        default=CorrespondenceType.BLANK,
+    )
+    exclude_from_segment = models.BooleanField(_("Exclude from Segment"), default=False)
+    privacy_blocked = models.BooleanField(_("Privacy Blocked"), default=False)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["name", "number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type=ContactType.PERSON) | Q(company__isnull=True),
+                name="contact_company_has_no_company",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["name", "number"], name="contact_name_idx"),
+            models.Index(fields=["city"], name="contact_city_idx"),
+            models.Index(fields=["country", "city"], name="contact_country_city_idx"),
+            # Case-insensitive prefix search (`istartswith`) on these is an index range scan.
+            models.Index(OpClass(Upper("name"), "text_pattern_ops"), name="contact_name_upper_idx"),
+            models.Index(
+                OpClass(Upper("surname"), "text_pattern_ops"), name="contact_surname_upper_idx"
+            ),
+            models.Index(
+                OpClass(Upper("email"), "text_pattern_ops"), name="contact_email_upper_idx"
+            ),
+            models.Index(
+                OpClass(Upper("number"), "text_pattern_ops"), name="contact_number_upper_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.number})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("contacts:contact_detail", args=[self.pk])
+
+    @property
+    def is_company(self) -> bool:
+        return self.type == ContactType.COMPANY
+
+    @property
+    def company_contact(self) -> Contact | None:
+        """The company this contact belongs to; a company is its own company."""
+        return self if self.is_company else self.company
+
+    @property
+    def company_name(self) -> str:
+        company = self.company_contact
+        return company.name if company else ""
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.type == ContactType.PERSON:
+            full = " ".join(part for part in (self.first_name, self.surname) if part)
+            if not self.name and full:
+                self.name = full
+        if self.is_company and self.company_id:
+            raise ValidationError({"company": _("A company cannot belong to another company.")})
+        if self.company_id and self.company_id == self.pk:
+            raise ValidationError({"company": _("A contact cannot be its own company.")})
+        if not self.name:
+            raise ValidationError({"name": _("Enter a name (or a first name and surname).")})
+
+
+class CampaignStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    ACTIVE = "active", _("Active")
+    COMPLETED = "completed", _("Completed")
+
+
+class Campaign(Tracked):
+    number = models.CharField(_("no."), max_length=20, unique=True)
+    description = models.CharField(_("description"), max_length=100)
+    status = models.CharField(
+        _("status"), max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.PLANNED
+    )
+    starting_date = models.DateField(_("starting date"), null=True, blank=True)
+    ending_date = models.DateField(_("ending date"), null=True, blank=True)
+    salesperson = models.ForeignKey(
+        Salesperson,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+        verbose_name=_("salesperson"),
+    )
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ending_date__isnull=True)
+                | Q(starting_date__isnull=True)
+                | Q(ending_date__gte=models.F("starting_date")),
+                name="campaign_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.description}"
+
+
+class OpportunityStatus(models.TextChoices):
+    NOT_STARTED = "not_started", _("Not Started")
+    IN_PROGRESS = "in_progress", _("In Progress")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+class OpportunityQuerySet(models.QuerySet):
+    def open(self) -> OpportunityQuerySet:
+        return self.filter(
+            status__in=[OpportunityStatus.NOT_STARTED, OpportunityStatus.IN_PROGRESS]
+        )
+
+
+class Opportunity(Tracked):
+    number = models.CharField(_("no."), max_length=20, unique=True)
+    description = models.CharField(_("description"), max_length=100)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=OpportunityStatus.choices,
+        default=OpportunityStatus.NOT_STARTED,
+    )
+    contact_company = models.ForeignKey(
+        Contact,
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+        limit_choices_to={"type": ContactType.COMPANY},
+        verbose_name=_("contact company"),
+    )
+    salesperson = models.ForeignKey(
+        Salesperson,
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+        verbose_name=_("salesperson"),
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="opportunities",
+        verbose_name=_("campaign"),
+    )
+    estimated_value = models.DecimalField(
+        _("estimated value"), max_digits=14, decimal_places=2, default=0
+    )
+
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(estimated_value__gte=0), name="opportunity_value_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.description}"

@@ -1,0 +1,501 @@
+"""Interaction groups and templates, the interaction log, and postponed interactions (drafts)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import CorrespondenceType, Language, Tracked
+
+
+class InformationFlow(models.TextChoices):
+    BLANK = "", _("(blank)")
+    OUTBOUND = "outbound", _("Outbound")
+    INBOUND = "inbound", _("Inbound")
+
+
+class InitiatedBy(models.TextChoices):
+    BLANK = "", _("(blank)")
+    US = "us", _("Us")
+    THEM = "them", _("Them")
+
+
+class Evaluation(models.TextChoices):
+    BLANK = "", _("(blank)")
+    VERY_POSITIVE = "very_positive", _("Very Positive")
+    POSITIVE = "positive", _("Positive")
+    NEUTRAL = "neutral", _("Neutral")
+    NEGATIVE = "negative", _("Negative")
+    VERY_NEGATIVE = "very_negative", _("Very Negative")
+
+
+class DeliveryStatus(models.TextChoices):
+    BLANK = "", _("(blank)")
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    ERROR = "error", _("Error")
+
+
+def _non_negative(field: str, model: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__gte": 0}), name=f"{model}_{field}_gte_0"
+    )
+
+
+class InteractionGroup(Tracked):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    description = models.CharField(_("description"), max_length=100)
+
+    class Meta:
+        verbose_name = _("interaction group")
+        verbose_name_plural = _("interaction groups")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.description}"
+
+
+class InteractionTemplate(Tracked):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    # PROTECT: a group that templates (and so log entries) use cannot be deleted.
+    group = models.ForeignKey(
+        InteractionGroup,
+        on_delete=models.PROTECT,
+        related_name="templates",
+        verbose_name=_("interaction group"),
+    )
+    description = models.CharField(_("description"), max_length=100)
+    unit_cost = models.DecimalField(
+        _("unit cost (LCY)"), max_digits=12, decimal_places=2, default=0
+    )
+    unit_duration = models.DecimalField(
+        _("unit duration (min.)"), max_digits=10, decimal_places=2, default=0
+    )
+    information_flow = models.CharField(
+        _("information flow"), max_length=10, choices=InformationFlow.choices, blank=True
+    )
+    initiated_by = models.CharField(
+        _("initiated by"), max_length=10, choices=InitiatedBy.choices, blank=True
+    )
+    # Better than BC: new templates default to a blank correspondence type, not Email.
+    correspondence_type = models.CharField(
+        _("correspondence type (default)"),
+        max_length=10,
+        choices=CorrespondenceType.choices,
+        blank=True,
+        default=CorrespondenceType.BLANK,
+    )
+    ignore_contact_corres_type = models.BooleanField(
+        _("Ignore Contact Corres. Type"), default=False
+    )
+    language = models.CharField(
+        _("language code (default)"), max_length=2, choices=Language.choices, blank=True
+    )
+    campaign = models.ForeignKey(
+        "contacts.Campaign",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interaction_templates",
+        verbose_name=_("campaign"),
+    )
+    campaign_target = models.BooleanField(_("campaign target"), default=False)
+    campaign_response = models.BooleanField(_("campaign response"), default=False)
+
+    class Meta:
+        verbose_name = _("interaction template")
+        verbose_name_plural = _("interaction templates")
+        ordering = ["code"]
+        constraints = [
+            _non_negative("unit_cost", "interactiontemplate"),
+            _non_negative("unit_duration", "interactiontemplate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.description}"
+
+    def content_for(self, language: str) -> InteractionTemplateContent | None:
+        """The content in ``language``, else the default (blank language), else None."""
+        variants = {c.language: c for c in self.contents.all()}
+        return variants.get(language) or variants.get("")
+
+
+def template_attachment_path(instance: InteractionTemplateContent, filename: str) -> str:
+    return f"templates/{instance.template_id}/{filename}"
+
+
+class InteractionTemplateContent(Tracked):
+    """Subject, body and attachment of a template; blank language is the default variant."""
+
+    template = models.ForeignKey(
+        InteractionTemplate, on_delete=models.CASCADE, related_name="contents"
+    )
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, blank=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("body"), blank=True)
+    attachment = models.FileField(
+        _("attachment"), upload_to=template_attachment_path, blank=True, max_length=255
+    )
+
+    class Meta:
+        verbose_name = _("interaction template content")
+        verbose_name_plural = _("interaction template contents")
+        ordering = ["template", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "language"], name="templatecontent_one_per_language"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.code} [{self.language or '-'}]"
+
+
+class LogEntryQuerySet(models.QuerySet):
+    def active(self) -> LogEntryQuerySet:
+        """Entries that count: not canceled (drafts are never log entries)."""
+        return self.filter(canceled=False)
+
+    def for_contact(self, contact) -> LogEntryQuerySet:
+        """A company's entries include those of its persons (spec section 5)."""
+        if contact.is_company:
+            return self.filter(contact_company=contact)
+        return self.filter(contact=contact)
+
+    def newest_first(self) -> LogEntryQuerySet:
+        return self.order_by("-date", "-id")
+
+    def statistics(self) -> dict:
+        """Number, cost, duration, last interaction and last attempt (spec section 5)."""
+        from django.db.models import Count, Max, Sum
+
+        return self.active().aggregate(
+            count=Count("id"),
+            cost=Sum("cost", default=0),
+            duration=Sum("duration", default=0),
+            last_date=Max("date", filter=Q(attempt_failed=False)),
+            last_attempt=Max("date", filter=Q(initiated_by=InitiatedBy.US)),
+        )
+
+
+def entry_attachment_path(instance: InteractionLogEntry, filename: str) -> str:
+    return f"entries/{instance.date:%Y/%m}/{filename}"
+
+
+class InteractionLogEntry(models.Model):
+    """What happened; after logging only canceled, evaluation, comments and delivery change."""
+
+    # The primary key is the entry number (a database sequence).
+    contact = models.ForeignKey(
+        "contacts.Contact",
+        on_delete=models.PROTECT,
+        related_name="log_entries",
+        db_index=False,
+        verbose_name=_("contact"),
+    )
+    contact_company = models.ForeignKey(
+        "contacts.Contact",
+        on_delete=models.PROTECT,
+        related_name="company_log_entries",
+        null=True,
+        blank=True,
+        db_index=False,
+        verbose_name=_("contact company"),
+    )
+    date = models.DateField(_("date"))
+    time = models.TimeField(_("time of interaction"), null=True, blank=True)
+    description = models.CharField(_("description"), max_length=100)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    template = models.ForeignKey(
+        InteractionTemplate,
+        on_delete=models.PROTECT,
+        related_name="log_entries",
+        db_index=False,
+        verbose_name=_("interaction template"),
+    )
+    group = models.ForeignKey(
+        InteractionGroup,
+        on_delete=models.PROTECT,
+        related_name="log_entries",
+        db_index=False,
+        verbose_name=_("interaction group"),
+    )
+    salesperson = models.ForeignKey(
+        "contacts.Salesperson",
+        on_delete=models.PROTECT,
+        related_name="log_entries",
+        null=True,
+        blank=True,
+        db_index=False,
+        verbose_name=_("salesperson"),
+    )
+    information_flow = models.CharField(
+        _("information flow"), max_length=10, choices=InformationFlow.choices, blank=True
+    )
+    initiated_by = models.CharField(
+        _("initiated by"), max_length=10, choices=InitiatedBy.choices, blank=True
+    )
+    correspondence_type = models.CharField(
+        _("correspondence type"), max_length=10, choices=CorrespondenceType.choices, blank=True
+    )
+    cost = models.DecimalField(_("cost (LCY)"), max_digits=12, decimal_places=2, default=0)
+    duration = models.DecimalField(_("duration (min.)"), max_digits=10, decimal_places=2, default=0)
+    evaluation = models.CharField(
+        _("evaluation"), max_length=15, choices=Evaluation.choices, blank=True
+    )
+    attempt_failed = models.BooleanField(_("attempt failed"), default=False)
+    campaign = models.ForeignKey(
+        "contacts.Campaign",
+        on_delete=models.PROTECT,
+        related_name="log_entries",
+        null=True,
+        blank=True,
+        db_index=False,
+        verbose_name=_("campaign"),
+    )
+    campaign_target = models.BooleanField(_("campaign target"), default=False)
+    campaign_response = models.BooleanField(_("campaign response"), default=False)
+    opportunity = models.ForeignKey(
+        "contacts.Opportunity",
+        on_delete=models.PROTECT,
+        related_name="log_entries",
+        null=True,
+        blank=True,
+        verbose_name=_("opportunity"),
+    )
+    # Kept as text so that it survives `Delete Canceled Segments`.
+    segment_no = models.CharField(_("segment no."), max_length=20, blank=True)
+    logged_segment = models.ForeignKey(
+        "segments.LoggedSegment",
+        on_delete=models.SET_NULL,
+        related_name="entries",
+        null=True,
+        blank=True,
+        db_index=False,
+        verbose_name=_("logged segment"),
+    )
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, blank=True)
+    # Content as logged; `body` becomes the merged body actually sent once delivered.
+    body = models.TextField(_("body"), blank=True)
+    attachment = models.FileField(
+        _("attachment"), upload_to=entry_attachment_path, blank=True, max_length=255
+    )
+    delivery_status = models.CharField(
+        _("delivery status"), max_length=10, choices=DeliveryStatus.choices, blank=True
+    )
+    delivery_attempts = models.PositiveSmallIntegerField(_("delivery attempts"), default=0)
+    delivery_next_try_at = models.DateTimeField(_("next delivery attempt"), null=True, blank=True)
+    delivery_last_error = models.TextField(_("last delivery error"), blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    canceled = models.BooleanField(_("canceled"), default=False)
+    # The draft whose `Finish` wrote this entry: unique, so a replayed Finish cannot log twice.
+    draft = models.OneToOneField(
+        "interactions.InteractionDraft",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="log_entry",
+        verbose_name=_("draft"),
+    )
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("logged by"),
+    )
+    logged_at = models.DateTimeField(_("logged at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last changed by"),
+    )
+
+    objects = LogEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("interaction log entry")
+        verbose_name_plural = _("interaction log entries")
+        ordering = ["-date", "-id"]
+        permissions = [
+            ("cancel_interactionlogentry", "Can cancel and un-cancel interaction log entries"),
+            ("evaluate_interactionlogentry", "Can evaluate and comment on interaction log entries"),
+            ("export_interactionlogentry", "Can export interaction log entries"),
+        ]
+        constraints = [
+            _non_negative("cost", "interactionlogentry"),
+            _non_negative("duration", "interactionlogentry"),
+        ]
+        # One composite index per list filter, each ending in the list order (date, id), so a
+        # filtered, newest-first page is an index range scan.
+        indexes = [
+            models.Index(fields=["-date", "-id"], name="entry_date_idx"),
+            models.Index(fields=["contact", "-date", "-id"], name="entry_contact_date_idx"),
+            models.Index(fields=["contact_company", "-date", "-id"], name="entry_company_date_idx"),
+            models.Index(fields=["salesperson", "-date", "-id"], name="entry_salesp_date_idx"),
+            models.Index(fields=["template", "-date", "-id"], name="entry_template_date_idx"),
+            models.Index(fields=["group", "-date", "-id"], name="entry_group_date_idx"),
+            models.Index(fields=["campaign", "-date", "-id"], name="entry_campaign_date_idx"),
+            models.Index(fields=["logged_segment", "-date", "-id"], name="entry_lseg_date_idx"),
+            models.Index(fields=["segment_no"], name="entry_segment_no_idx"),
+            models.Index(
+                fields=["-date", "-id"], condition=Q(canceled=True), name="entry_canceled_idx"
+            ),
+            models.Index(
+                fields=["delivery_next_try_at"],
+                condition=Q(delivery_status__in=["pending", "sending"]),
+                name="entry_delivery_queue_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk}: {self.description}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("interactions:entry_detail", args=[self.pk])
+
+    @property
+    def entry_no(self) -> int:
+        return self.pk
+
+    @property
+    def title(self) -> str:
+        """The history title of spec section 5."""
+        description = self.template.description
+        if self.information_flow == InformationFlow.OUTBOUND and self.salesperson_id:
+            return _("%(what)s by %(who)s") % {"what": description, "who": self.salesperson.name}
+        if self.information_flow == InformationFlow.INBOUND:
+            return _("%(what)s from %(who)s") % {"what": description, "who": self.contact.name}
+        return description
+
+
+class InteractionComment(Tracked):
+    entry = models.ForeignKey(
+        InteractionLogEntry,
+        on_delete=models.CASCADE,
+        related_name="comments",
+        verbose_name=_("interaction log entry"),
+    )
+    date = models.DateField(_("date"))
+    comment = models.CharField(_("comment"), max_length=250)
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["entry", "id"]
+
+    def __str__(self) -> str:
+        return self.comment
+
+
+class DraftStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("In progress")
+    POSTPONED = "postponed", _("Postponed")
+    FINISHED = "finished", _("Finished")
+
+
+class DraftQuerySet(models.QuerySet):
+    def owned_by(self, user) -> DraftQuerySet:
+        return self.filter(owner=user)
+
+    def postponed(self) -> DraftQuerySet:
+        return self.filter(status=DraftStatus.POSTPONED)
+
+
+def draft_file_path(instance: InteractionDraft, filename: str) -> str:
+    return f"drafts/{instance.pk}/{filename}"
+
+
+class InteractionDraft(models.Model):
+    """A run of the Create Interaction wizard: its state lives here, keyed by the URL's UUID.
+
+    Its context (contact, salesperson or segment it was started from) is fixed; the summary
+    columns (contact, template, description) mirror what the user has typed so far.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="interaction_drafts",
+        db_index=False,
+        verbose_name=_("owner"),
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=DraftStatus.choices, default=DraftStatus.IN_PROGRESS
+    )
+    context_contact = models.ForeignKey(
+        "contacts.Contact",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="context_drafts",
+        verbose_name=_("started from contact"),
+    )
+    context_salesperson = models.ForeignKey(
+        "contacts.Salesperson",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="context_drafts",
+        verbose_name=_("started from salesperson"),
+    )
+    context_segment = models.ForeignKey(
+        "segments.Segment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="drafts",
+        verbose_name=_("started from segment"),
+    )
+    # Summary for the Postponed Interactions list.
+    contact = models.ForeignKey(
+        "contacts.Contact",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="drafts",
+        verbose_name=_("contact"),
+    )
+    template = models.ForeignKey(
+        InteractionTemplate,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("interaction template"),
+    )
+    description = models.CharField(_("description"), max_length=100, blank=True)
+    current_step = models.CharField(_("step"), max_length=20, blank=True)
+    # The wizard's storage: {"step", "step_data", "step_files", "extra_data"}.
+    state = models.JSONField(_("wizard state"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
+
+    objects = DraftQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("postponed interaction")
+        verbose_name_plural = _("postponed interactions")
+        ordering = ["-updated_at"]
+        indexes = [
+            models.Index(fields=["owner", "status", "-updated_at"], name="draft_owner_status_idx"),
+            models.Index(fields=["status", "updated_at"], name="draft_status_updated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.description or str(self.pk)
+
+    def is_owned_by(self, user) -> bool:
+        return self.owner_id == user.pk

@@ -1,0 +1,1 @@
+"""Views: thin, function-based; objects come through the access helpers."""
