@@ -74,3 +74,70 @@ def manager_client(client, manager):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+# --- Browser tests ---------------------------------------------------------------------------
+# Playwright drives the system Chromium; it cannot download browsers on these machines.
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("CRM_REQUIRE_BROWSER") == "1"
+_skipped_browser_tests: list[str] = []
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM):
+        return
+    browser_items = [item for item in items if item.get_closest_marker("browser")]
+    if REQUIRE_BROWSER and browser_items:
+        raise pytest.UsageError(
+            f"CRM_REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}: "
+            f"{len(browser_items)} browser tests cannot run."
+        )
+    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (set CHROMIUM_PATH)")
+    for item in browser_items:
+        item.add_marker(skip)
+        _skipped_browser_tests.append(item.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped_browser_tests:
+        terminalreporter.section("BROWSER TESTS SKIPPED", sep="!", red=True, bold=True)
+        for nodeid in _skipped_browser_tests:
+            terminalreporter.write_line(f"skipped: {nodeid}", red=True)
+        terminalreporter.write_line(
+            "Install Chromium (Debian/Ubuntu: apt-get install chromium) or set CHROMIUM_PATH, "
+            "then run `make test` again.",
+            red=True,
+            bold=True,
+        )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture
+def browser_login(live_server, page):
+    """Log ``user`` in through the real login form; returns the page."""
+
+    def login(user, password=factories.PASSWORD):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
+        return page
+
+    return login

@@ -31,6 +31,16 @@ from segments.models import Segment, SegmentLine
 PASSWORD = "correct horse battery staple"
 
 
+def _role(default: str | None):
+    @factory.post_generation
+    def role(user, create, extracted, **kwargs):
+        name = extracted or default
+        if create and name:
+            user.groups.add(Group.objects.get(name=name))
+
+    return role
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
@@ -42,21 +52,20 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+    role = _role(None)
 
-    @factory.post_generation
-    def role(self, create, extracted, **kwargs):
-        if create and extracted:
-            self.groups.add(Group.objects.get(name=extracted))
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
         if create:
-            self.save()
+            instance.save()  # persist the hashed password
 
 
 class SalespersonUserFactory(UserFactory):
-    role = SALESPERSON
+    role = _role(SALESPERSON)
 
 
 class ManagerUserFactory(UserFactory):
-    role = MARKETING_MANAGER
+    role = _role(MARKETING_MANAGER)
 
 
 class SalespersonFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,62 @@
+# One-word tasks. `make run` serves the app, `make test` runs every test.
+# Without DATABASE_URL both use the project's own PostgreSQL under .data/ (started by `make db`).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+MANAGE := $(BIN)/python manage.py
+export DJANGO_SETTINGS_MODULE := crm_site.settings
+
+.PHONY: run test db db-stop migrate demo lint format check clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python >= 3.11 is required (found: $$($(PYTHON) --version))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+# Start (or reuse) the embedded PostgreSQL unless DATABASE_URL points elsewhere.
+db: $(STAMP)
+ifeq ($(strip $(DATABASE_URL)),)
+	@$(BIN)/python -m crm_site.embedded_db start >/dev/null
+	@echo "Embedded PostgreSQL is running (data in .data/postgres; stop it with 'make db-stop')."
+else
+	@echo "Using the database in DATABASE_URL."
+endif
+
+db-stop: $(STAMP)
+	$(BIN)/python -m crm_site.embedded_db stop
+
+migrate: db
+	$(MANAGE) migrate --noinput
+
+demo: migrate
+	$(MANAGE) seed_demo
+
+run: migrate
+	$(MANAGE) seed_demo --if-empty
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	@echo "Serving on http://127.0.0.1:8000/ (Ctrl-C to stop)"
+	$(BIN)/gunicorn --config crm_site/gunicorn.conf.py crm_site.wsgi
+
+test: db
+	@bash scripts/ensure-chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: db
+	$(MANAGE) makemigrations --check --dry-run
+	DEBUG=False HTTPS=True SECRET_KEY=check-deploy-$$(date +%s)-a-long-random-production-secret-key \
+		ALLOWED_HOSTS=crm.example.com $(MANAGE) check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) staticfiles

@@ -1,0 +1,66 @@
+"""Roles exist right after `migrate` on an empty database, with the permissions of the spec."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import connection
+
+from contacts.roles import MARKETING_MANAGER, SALESPERSON, sync_roles
+
+pytestmark = pytest.mark.django_db
+
+
+def codenames(group_name: str) -> set[str]:
+    group = Group.objects.get(name=group_name)
+    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+
+
+def test_both_roles_exist_after_migrate():
+    assert set(Group.objects.values_list("name", flat=True)) >= {SALESPERSON, MARKETING_MANAGER}
+
+
+def test_migrate_brings_deleted_roles_back():
+    # The test database itself was built by `migrate` on an empty database (previous test);
+    # here the roles are removed and a plain `migrate` restores them with their permissions.
+    Group.objects.all().delete()
+    call_command("migrate", verbosity=0)
+    assert codenames(SALESPERSON)
+    assert codenames(MARKETING_MANAGER) > codenames(SALESPERSON)
+
+
+def test_salesperson_can_work_with_contacts_and_interactions_but_not_setup():
+    perms = codenames(SALESPERSON)
+    assert {"contacts.add_contact", "contacts.change_contact"} <= perms
+    assert "interactions.add_interactionlogentry" in perms
+    assert "interactions.export_interactionlogentry" in perms
+    assert "segments.add_segment" in perms
+    assert "interactions.change_interactiontemplate" not in perms
+    assert "interactions.delete_interactionlogentry" not in perms
+    assert "interactions.cancel_interactionlogentry" not in perms
+    assert "segments.manage_all_segments" not in perms
+    assert "contacts.change_marketingsetup" not in perms
+
+
+def test_marketing_manager_also_maintains_setup_and_cancels():
+    perms = codenames(MARKETING_MANAGER)
+    for perm in (
+        "interactions.change_interactiontemplate",
+        "interactions.add_interactiongroup",
+        "contacts.change_campaign",
+        "contacts.change_opportunity",
+        "contacts.change_marketingsetup",
+        "contacts.change_numberseries",
+        "interactions.cancel_interactionlogentry",
+        "interactions.delete_interactionlogentry",
+        "segments.manage_all_segments",
+        "segments.cancel_loggedsegment",
+    ):
+        assert perm in perms
+
+
+def test_syncing_roles_twice_changes_nothing():
+    before = (codenames(SALESPERSON), codenames(MARKETING_MANAGER))
+    sync_roles()
+    sync_roles()
+    assert (codenames(SALESPERSON), codenames(MARKETING_MANAGER)) == before
+    assert connection.is_usable()
