@@ -25,9 +25,13 @@ def test_a_rolled_back_number_is_handed_out_again():
     class Abort(Exception):
         pass
 
-    with pytest.raises(Abort), transaction.atomic():
-        assert series.take() == ["S001"]
-        raise Abort
+    def take_then_fail() -> None:
+        with transaction.atomic():
+            assert series.take() == ["S001"]
+            raise Abort
+
+    with pytest.raises(Abort):
+        take_then_fail()
 
     with transaction.atomic():
         assert NumberSeries.objects.get(pk=series.pk).take() == ["S001"]
