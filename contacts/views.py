@@ -1,1 +1,300 @@
 """Views: thin, function-based; objects come through the access helpers."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.forms import BaseForm
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from contacts import selectors, services
+from contacts.forms import ContactForm, MarketingSetupForm, SalespersonForm
+from contacts.models import Contact, ContactType, MarketingSetup, Salesperson
+
+PAGE_SIZE = 50
+HISTORY_SIZE = 20
+PERSONS_SHOWN = 50
+SEARCH_RESULTS = 20
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _add_service_errors(form: BaseForm, error: ValidationError) -> None:
+    """Show a service's ValidationError next to the fields it names, like the form's own."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _entries_shown(entries):
+    """The newest active entries of a card, with what `InteractionLogEntry.title` reads."""
+    return (
+        entries.active()
+        .newest_first()
+        .select_related("template", "salesperson", "contact")[:HISTORY_SIZE]
+    )
+
+
+# --- Contacts ---------------------------------------------------------------------------------
+
+
+@require_GET
+def contact_list(request: HttpRequest) -> HttpResponse:
+    text = request.GET.get("q", "").strip()
+    contact_type = request.GET.get("type", "")
+    company_id = _int_or_none(request.GET.get("company"))
+    salesperson_id = _int_or_none(request.GET.get("salesperson"))
+    contacts = selectors.contact_search(
+        text=text, type=contact_type, company_id=company_id, salesperson_id=salesperson_id
+    )
+    page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "contacts/contact_list.html",
+        {
+            "nav": "contacts",
+            "page": page,
+            "q": text,
+            "type": contact_type,
+            "types": ContactType.choices,
+            "company": Contact.objects.filter(pk=company_id).first() if company_id else None,
+            "salesperson": (
+                Salesperson.objects.filter(pk=salesperson_id).first() if salesperson_id else None
+            ),
+            "filtered": bool(text or contact_type or company_id or salesperson_id),
+        },
+    )
+
+
+@require_GET
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.get_contact_for_user(request, pk)
+    # A company's history includes its persons' (spec section 5).
+    entries = contact.company_log_entries if contact.is_company else contact.log_entries
+    persons = []
+    if contact.is_company:
+        persons = list(contact.persons.order_by("name", "number")[: PERSONS_SHOWN + 1])
+    return render(
+        request,
+        "contacts/contact_detail.html",
+        {
+            "nav": "contacts",
+            "contact": contact,
+            "history": _entries_shown(entries),
+            "history_size": HISTORY_SIZE,
+            "statistics": entries.statistics(),
+            "persons": persons[:PERSONS_SHOWN],
+            "more_persons": len(persons) > PERSONS_SHOWN,
+        },
+    )
+
+
+@permission_required("contacts.add_contact", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def contact_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = ContactForm(request.POST)
+        if form.is_valid():
+            try:
+                contact = services.contact_create(user=request.user, data=form.cleaned_data)
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            else:
+                messages.success(request, _("Contact %(contact)s created.") % {"contact": contact})
+                return redirect(contact)
+    else:
+        setup = MarketingSetup.load()
+        initial = {
+            "salesperson": setup.default_salesperson_id,
+            "language": setup.default_language,
+            "correspondence_type": setup.default_correspondence_type,
+        }
+        # "Add Person" on a company card starts a person under that company.
+        company_id = _int_or_none(request.GET.get("company"))
+        company = Contact.objects.companies().filter(pk=company_id).first() if company_id else None
+        if company is not None:
+            initial.update(type=ContactType.PERSON, company=company)
+        form = ContactForm(initial=initial)
+    return render(request, "contacts/contact_form.html", {"nav": "contacts", "form": form})
+
+
+@permission_required("contacts.change_contact", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.get_contact_for_user(request, pk)
+    title = str(contact)  # before the form writes the posted values into `contact`
+    if request.method == "POST":
+        form = ContactForm(request.POST, instance=contact)
+        if form.is_valid():
+            try:
+                services.contact_update(user=request.user, contact=contact, data=form.cleaned_data)
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            else:
+                messages.success(request, _("Contact %(contact)s saved.") % {"contact": contact})
+                return redirect(contact)
+    else:
+        form = ContactForm(instance=contact)
+    return render(
+        request,
+        "contacts/contact_form.html",
+        {"nav": "contacts", "form": form, "contact": contact, "title": title},
+    )
+
+
+@permission_required("contacts.delete_contact", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.get_contact_for_user(request, pk)
+    if request.method == "POST":
+        try:
+            services.contact_delete(user=request.user, contact=contact)
+        except services.ContactInUse as refusal:
+            messages.error(request, refusal.message)
+            return redirect(contact)
+        messages.success(request, _("Contact %(contact)s deleted.") % {"contact": contact})
+        return redirect("contacts:contact_list")
+    reasons = selectors.contact_usage(contact)
+    return render(
+        request,
+        "contacts/contact_confirm_delete.html",
+        {
+            "nav": "contacts",
+            "contact": contact,
+            "refusal": services.ContactInUse(reasons).message if reasons else "",
+        },
+    )
+
+
+@require_GET
+def contact_search(request: HttpRequest) -> JsonResponse:
+    """Up to 20 contacts for pickers: [{id, number, name, company}]."""
+    contacts = selectors.contact_search(
+        text=request.GET.get("q", ""), type=request.GET.get("type", "")
+    )[:SEARCH_RESULTS]
+    results = [
+        {"id": c.pk, "number": c.number, "name": c.name, "company": c.company_name}
+        for c in contacts
+    ]
+    return JsonResponse(results, safe=False)
+
+
+# --- Salespeople ------------------------------------------------------------------------------
+
+
+@require_GET
+def salesperson_list(request: HttpRequest) -> HttpResponse:
+    text = request.GET.get("q", "").strip()
+    salespeople = Salesperson.objects.select_related("user").order_by("code")
+    if text:
+        salespeople = salespeople.filter(Q(code__istartswith=text) | Q(name__istartswith=text))
+    page = Paginator(salespeople, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "contacts/salesperson_list.html",
+        {"nav": "salespeople", "page": page, "q": text},
+    )
+
+
+@require_GET
+def salesperson_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    salesperson = selectors.get_salesperson_for_user(request, pk)
+    entries = salesperson.log_entries
+    return render(
+        request,
+        "contacts/salesperson_detail.html",
+        {
+            "nav": "salespeople",
+            "salesperson": salesperson,
+            "history": _entries_shown(entries),
+            "history_size": HISTORY_SIZE,
+            "statistics": entries.statistics(),
+        },
+    )
+
+
+@permission_required("contacts.add_salesperson", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def salesperson_create(request: HttpRequest) -> HttpResponse:
+    form = SalespersonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            salesperson = services.salesperson_create(user=request.user, data=form.cleaned_data)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("Salesperson %(salesperson)s created.") % {"salesperson": salesperson}
+            )
+            return redirect(salesperson)
+    return render(request, "contacts/salesperson_form.html", {"nav": "salespeople", "form": form})
+
+
+@permission_required("contacts.change_salesperson", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def salesperson_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    salesperson = selectors.get_salesperson_for_user(request, pk)
+    title = str(salesperson)  # before the form writes the posted values into `salesperson`
+    form = SalespersonForm(request.POST or None, instance=salesperson)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.salesperson_update(
+                user=request.user, salesperson=salesperson, data=form.cleaned_data
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("Salesperson %(salesperson)s saved.") % {"salesperson": salesperson}
+            )
+            return redirect(salesperson)
+    return render(
+        request,
+        "contacts/salesperson_form.html",
+        {"nav": "salespeople", "form": form, "salesperson": salesperson, "title": title},
+    )
+
+
+# --- Marketing Setup --------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def marketing_setup(request: HttpRequest) -> HttpResponse:
+    """Everyone reads the setup; Marketing Managers change it on the same page."""
+    setup = MarketingSetup.load()
+    can_change = request.user.has_perm("contacts.change_marketingsetup")
+    form = None
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied
+        form = MarketingSetupForm(request.POST, instance=setup)
+        if form.is_valid():
+            try:
+                services.marketing_setup_update(
+                    user=request.user, setup=setup, data=form.cleaned_data
+                )
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            else:
+                messages.success(request, _("Marketing Setup saved."))
+                return redirect("contacts:marketing_setup")
+    elif can_change:
+        form = MarketingSetupForm(instance=setup)
+    return render(
+        request,
+        "contacts/marketing_setup.html",
+        {"nav": "setup", "setup": setup, "form": form},
+    )

@@ -1,0 +1,158 @@
+"""Forms for contacts, salespeople and Marketing Setup; validation only, writes live in services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact, ContactType, MarketingSetup, Salesperson
+
+
+def selectable_salespeople(current_id: int | None = None):
+    """Blocked salespeople cannot be chosen for new work, but a current choice stays valid."""
+    return Salesperson.objects.filter(Q(blocked=False) | Q(pk=current_id)).order_by("code")
+
+
+class CompanyNumberField(forms.CharField):
+    """The company as its contact number: a <select> of every contact does not scale."""
+
+    widget = forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+
+    def prepare_value(self, value):
+        if isinstance(value, Contact):
+            return value.number
+        return value
+
+    def clean(self, value) -> Contact | None:
+        number = super().clean(value)
+        if not number:
+            return None
+        company = Contact.objects.filter(number=number).first()
+        if company is None:
+            raise forms.ValidationError(
+                _("There is no contact with number %(number)s."),
+                code="unknown",
+                params={"number": number},
+            )
+        if not company.is_company:
+            raise forms.ValidationError(
+                _("%(number)s is a person; a person can only belong to a company contact."),
+                code="not_company",
+                params={"number": number},
+            )
+        return company
+
+
+class ContactForm(forms.ModelForm):
+    company = CompanyNumberField(
+        label=_("Company No."),
+        required=False,
+        max_length=20,
+        help_text=_("For a person: the number of the company contact it belongs to."),
+    )
+
+    class Meta:
+        model = Contact
+        fields = [
+            "number",
+            "type",
+            "name",
+            "first_name",
+            "surname",
+            "company",
+            "job_title",
+            "salesperson",
+            "email",
+            "phone",
+            "language",
+            "address",
+            "postcode",
+            "city",
+            "country",
+            "correspondence_type",
+            "exclude_from_segment",
+            "privacy_blocked",
+        ]
+        help_texts = {
+            "exclude_from_segment": _("Criteria never add this contact to a segment."),
+            "privacy_blocked": _("No new interactions can be recorded for this contact."),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        contact = self.instance
+        if contact.pk:
+            self.initial["company"] = contact.company
+        else:
+            self.fields["number"].required = False
+            self.fields["number"].help_text = _(
+                "Leave empty to take the next number from the contact number series."
+            )
+        self.fields["name"].required = False
+        self.fields["name"].help_text = _("For a person, left empty: first name and surname.")
+        self.fields["salesperson"].queryset = selectable_salespeople(contact.salesperson_id)
+
+    def clean(self):
+        cleaned = super().clean()
+        contact = self.instance
+        if (
+            contact.pk
+            and contact.is_company
+            and cleaned.get("type") == ContactType.PERSON
+            and contact.persons.exists()
+        ):
+            self.add_error(
+                "type",
+                _("This company has persons; it cannot become a person itself."),
+            )
+        return cleaned
+
+
+class SalespersonForm(forms.ModelForm):
+    class Meta:
+        model = Salesperson
+        fields = ["code", "name", "email", "phone", "job_title", "user", "blocked"]
+        help_texts = {
+            "user": _("The login of this salesperson; a user can be linked to one salesperson."),
+            "blocked": _("Blocked salespeople cannot be chosen for new contacts or interactions."),
+        }
+        error_messages = {
+            "user": {"unique": _("This user is already linked to another salesperson.")},
+            "code": {"unique": _("Another salesperson already has this code.")},
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        users = (
+            get_user_model()
+            .objects.filter(Q(is_active=True) | Q(pk=self.instance.user_id))
+            .order_by("username")
+        )
+        self.fields["user"].queryset = users
+        self.fields["user"].label_from_instance = _user_label
+
+
+def _user_label(user) -> str:
+    full_name = user.get_full_name()
+    return f"{user.get_username()} ({full_name})" if full_name else user.get_username()
+
+
+class MarketingSetupForm(forms.ModelForm):
+    class Meta:
+        model = MarketingSetup
+        fields = [
+            "contact_nos",
+            "segment_nos",
+            "default_salesperson",
+            "default_correspondence_type",
+            "default_language",
+            "currency_code",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["default_salesperson"].queryset = selectable_salespeople(
+            self.instance.default_salesperson_id
+        )

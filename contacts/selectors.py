@@ -1,0 +1,57 @@
+"""Reads used by several views and services: access helpers and the contact search."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact, ContactQuerySet, ContactType, Salesperson
+
+
+def get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
+    """Every signed-in user sees every contact (spec section 6); unknown ids are a 404."""
+    contacts = Contact.objects.select_related("company", "salesperson", "created_by", "updated_by")
+    return get_object_or_404(contacts, pk=pk)
+
+
+def get_salesperson_for_user(request: HttpRequest, pk: int) -> Salesperson:
+    return get_object_or_404(Salesperson.objects.select_related("user"), pk=pk)
+
+
+def contact_search(
+    *,
+    text: str = "",
+    type: str = "",
+    company_id: int | None = None,
+    salesperson_id: int | None = None,
+) -> ContactQuerySet:
+    """Contacts matching the list filters, in the order of the (name, number) index."""
+    contacts = Contact.objects.select_related("company", "salesperson").order_by("name", "number")
+    contacts = contacts.search(text)
+    if type in ContactType.values:
+        contacts = contacts.filter(type=type)
+    if company_id is not None:
+        contacts = contacts.filter(company_id=company_id)
+    if salesperson_id is not None:
+        contacts = contacts.filter(salesperson_id=salesperson_id)
+    return contacts
+
+
+def contact_usage(contact: Contact) -> list[str]:
+    """What still refers to ``contact`` and so keeps it from being deleted (spec section 2).
+
+    Reverse relations only: `contacts` must not import the apps that depend on it.
+    """
+    checks = [
+        (_("interaction log entries"), [contact.log_entries, contact.company_log_entries]),
+        (_("postponed interactions"), [contact.drafts, contact.context_drafts]),
+        (_("segment lines"), [contact.segment_lines]),
+        (_("persons"), [contact.persons]),
+        (_("opportunities"), [contact.opportunities]),
+    ]
+    return [
+        str(label)
+        for label, relations in checks
+        if any(relation.exists() for relation in relations)
+    ]

@@ -1,0 +1,148 @@
+"""Writes for contacts, salespeople and Marketing Setup; each owns its transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, RestrictedError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact, MarketingSetup, Salesperson
+from contacts.selectors import contact_usage
+
+UserLike = AbstractBaseUser | AnonymousUser
+
+# A number the series hands out may already be in use when someone typed it by hand; skip
+# ahead, but not forever (a series whose range is used up needs a manager, not a loop).
+MAX_NUMBER_SKIPS = 100
+
+
+class ContactInUse(Exception):
+    """The contact is still referred to; privacy-block it instead (spec section 2)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__(", ".join(reasons))
+
+    @property
+    def message(self) -> str:
+        return str(
+            format_lazy(
+                _(
+                    "This contact cannot be deleted because it has {reasons}. "
+                    "Set Privacy Blocked on it instead."
+                ),
+                reasons=", ".join(self.reasons),
+            )
+        )
+
+
+def _next_contact_number() -> str:
+    series = MarketingSetup.load().contact_nos
+    if series is None:
+        raise ValidationError(
+            {
+                "number": _(
+                    "No contact number series is set up in Marketing Setup (Contact Nos.). "
+                    "Enter a number, or ask a Marketing Manager to set up the series."
+                )
+            }
+        )
+    for _attempt in range(MAX_NUMBER_SKIPS):
+        (number,) = series.take()
+        if not Contact.objects.filter(number=number).exists():
+            return number
+    raise ValidationError(
+        {
+            "number": _(
+                "The contact number series %(series)s keeps giving numbers that are already in "
+                "use. Enter a number, or ask a Marketing Manager to check the series."
+            )
+            % {"series": series.code}
+        }
+    )
+
+
+def _save_contact(*, user: UserLike, contact: Contact) -> Contact:
+    try:
+        with transaction.atomic(durable=True):
+            if not contact.number:
+                contact.number = _next_contact_number()
+            # clean() derives a person's name from first name and surname; run it before the
+            # field checks so that an empty name is filled in rather than refused.
+            contact.clean()
+            contact.full_clean()
+            contact.stamp(user)
+            contact.save()
+    except IntegrityError as exc:
+        # Only a concurrent insert of the same number gets past full_clean().
+        raise ValidationError(
+            {"number": _("Another contact with this number was just saved. Try again.")}
+        ) from exc
+    return contact
+
+
+def contact_create(*, user: UserLike, data: Mapping[str, Any]) -> Contact:
+    """Create a contact; an empty number is taken from Marketing Setup's `Contact Nos.`."""
+    return _save_contact(user=user, contact=Contact(**data))
+
+
+def contact_update(*, user: UserLike, contact: Contact, data: Mapping[str, Any]) -> Contact:
+    for field, value in data.items():
+        setattr(contact, field, value)
+    return _save_contact(user=user, contact=contact)
+
+
+def contact_delete(*, user: UserLike, contact: Contact) -> None:
+    """Delete a contact nothing refers to; raise `ContactInUse` otherwise."""
+    reasons = contact_usage(contact)
+    if reasons:
+        raise ContactInUse(reasons)
+    try:
+        with transaction.atomic(durable=True):
+            contact.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        # Something new refers to it since the check above (or a relation it does not know).
+        raise ContactInUse([str(_("records that refer to it"))]) from exc
+
+
+def _save_salesperson(*, user: UserLike, salesperson: Salesperson) -> Salesperson:
+    try:
+        with transaction.atomic(durable=True):
+            salesperson.full_clean()
+            salesperson.stamp(user)
+            salesperson.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("Another salesperson with this code or user was just saved. Try again.")
+        ) from exc
+    return salesperson
+
+
+def salesperson_create(*, user: UserLike, data: Mapping[str, Any]) -> Salesperson:
+    return _save_salesperson(user=user, salesperson=Salesperson(**data))
+
+
+def salesperson_update(
+    *, user: UserLike, salesperson: Salesperson, data: Mapping[str, Any]
+) -> Salesperson:
+    for field, value in data.items():
+        setattr(salesperson, field, value)
+    return _save_salesperson(user=user, salesperson=salesperson)
+
+
+def marketing_setup_update(
+    *, user: UserLike, setup: MarketingSetup, data: Mapping[str, Any]
+) -> MarketingSetup:
+    for field, value in data.items():
+        setattr(setup, field, value)
+    with transaction.atomic(durable=True):
+        setup.full_clean()
+        setup.stamp(user)
+        setup.save()
+    return setup
