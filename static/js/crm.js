@@ -15,3 +15,32 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// Contact pickers: a server-side search fills the <datalist> as the user types.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("input[data-contact-search]").forEach((input) => {
+    const list = document.getElementById(input.getAttribute("list"));
+    if (!list) return;
+    let timer = null;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      const q = input.value.trim();
+      if (q.length < 2) return;
+      timer = setTimeout(async () => {
+        const url = `${input.dataset.contactSearch}?q=${encodeURIComponent(q)}`;
+        const response = await fetch(url, { headers: { Accept: "application/json" } });
+        if (!response.ok) return;
+        const payload = await response.json();
+        const results = Array.isArray(payload) ? payload : payload.results || [];
+        list.replaceChildren(
+          ...results.map((c) => {
+            const option = document.createElement("option");
+            option.value = c.number;
+            option.label = c.company ? `${c.name} (${c.company})` : c.name;
+            return option;
+          })
+        );
+      }, 200);
+    });
+  });
+});

@@ -1,0 +1,489 @@
+"""The Create Interaction wizard: django-formtools with its state in the draft's row.
+
+Each run is an `InteractionDraft` whose UUID is in the URL, so two tabs never share state and
+a draft survives logout, session expiry and restarts. The view stays thin: storage, a few
+overrides, and `interaction_log` for the actual write.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from formtools.wizard.storage.base import BaseStorage
+from formtools.wizard.views import NamedUrlWizardView
+
+from contacts.models import Contact, CorrespondenceType, Salesperson
+from interactions.merge import merge, merge_values
+from interactions.models import DraftStatus, InteractionTemplate
+from interactions.selectors import get_draft_for_user
+from interactions.services import (
+    draft_delete,
+    draft_postpone,
+    draft_start,
+    interaction_log,
+    resolve_correspondence_type,
+)
+from interactions.wizard_forms import ContentForm, RelatedForm, ResultForm, TypeForm
+
+STEP_TITLES = {
+    "type": _("Type"),
+    "content": _("Content"),
+    "related": _("Related to"),
+    "result": _("Result"),
+}
+CONTROL_KEYS = {"csrfmiddlewaretoken", "wizard_goto_step", "wizard_cancel"}
+
+
+class DraftFileStorage:
+    """Uploads of a draft kept under drafts/<uuid>/ in Django's default storage."""
+
+    def __init__(self, draft_id):
+        self.folder = f"drafts/{draft_id}/"
+
+    def save(self, name, content):
+        return default_storage.save(self.folder + name.rsplit("/", 1)[-1], content)
+
+    def open(self, name, mode="rb"):
+        return default_storage.open(name, mode)
+
+    def delete(self, name):
+        default_storage.delete(name)
+
+
+class DraftStorage(BaseStorage):
+    """Wizard state read from and written to `InteractionDraft.state` (owner-scoped)."""
+
+    def __init__(self, prefix, request=None, file_storage=None):
+        super().__init__(prefix, request, file_storage)
+        self.draft = get_draft_for_user(request, prefix.removeprefix("draft_"))
+        self.init_data()
+        self.data.update(copy.deepcopy(self.draft.state or {}))
+        self._saved = self._dump()
+        # Set once `Finish` has handed the draft to the service: nothing more to write.
+        self.finalized = False
+
+    def _dump(self) -> str:
+        return json.dumps(self.data, sort_keys=True, default=str)
+
+    def update_response(self, response):
+        super().update_response(response)
+        if not self.finalized and self._dump() != self._saved:
+            self.save()
+
+    def save(self) -> None:
+        draft = self.draft
+        draft.state = self.data
+        draft.current_step = self.data.get(self.step_key) or ""
+        type_data = self.data[self.step_data_key].get("type", {})
+        number = (type_data.get("type-contact") or [""])[0]
+        if number:
+            draft.contact = Contact.objects.filter(number__iexact=number.strip()).first()
+        elif draft.context_contact_id:
+            draft.contact_id = draft.context_contact_id
+        template_id = (type_data.get("type-template") or [""])[0]
+        draft.template = (
+            InteractionTemplate.objects.filter(pk=template_id).first()
+            if template_id.isdigit()
+            else None
+        )
+        description = (type_data.get("type-description") or [""])[0]
+        draft.description = (description or (draft.template.description if draft.template else ""))[
+            :100
+        ]
+        draft.save(
+            update_fields=[
+                "state",
+                "current_step",
+                "contact",
+                "template",
+                "description",
+                "updated_at",
+            ]
+        )
+        self._saved = self._dump()
+
+
+def _needs_content(wizard: InteractionWizard) -> bool:
+    values = wizard.type_values()
+    if values is None:
+        return False
+    template = values["template"]
+    return bool(template.contents.all()) or wizard.correspondence_type() == CorrespondenceType.EMAIL
+
+
+class InteractionWizard(NamedUrlWizardView):
+    storage_name = "interactions.wizard.DraftStorage"
+    form_list = [
+        ("type", TypeForm),
+        ("content", ContentForm),
+        ("related", RelatedForm),
+        ("result", ResultForm),
+    ]
+    condition_dict = {"content": _needs_content}
+    template_name = "interactions/wizard.html"
+    file_storage = None  # set per request in dispatch(): the draft's own folder
+
+    # --- plumbing: the draft in the URL keys everything --------------------------------------
+
+    def dispatch(self, request, *args, **kwargs):
+        self.file_storage = DraftFileStorage(kwargs["draft_id"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_prefix(self, request, *args, **kwargs):
+        return f"draft_{kwargs['draft_id']}"
+
+    @property
+    def draft(self):
+        return self.storage.draft
+
+    def get_step_url(self, step):
+        return reverse(self.url_name, kwargs={"draft_id": self.draft.pk, "step": step})
+
+    def get(self, request, *args, **kwargs):
+        if self.draft.status == DraftStatus.FINISHED:
+            return self._already_finished()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, *args, **kwargs):
+        if self.draft.status == DraftStatus.FINISHED:
+            return self._already_finished()
+        posted_step = self.request.POST.get(f"{self.prefix}-current_step")
+        if posted_step not in self.get_form_list():
+            # A stale tab or a tampered form: show the step the draft is really on.
+            return redirect(self.get_step_url(self.steps.current))
+        if "wizard_cancel" in self.request.POST:
+            self._keep_typed_data()
+            return redirect("interactions:wizard_cancel", draft_id=self.draft.pk)
+        return super().post(*args, **kwargs)
+
+    def _already_finished(self):
+        """A replayed `Finish` (or an old tab) lands on what the draft produced."""
+        entry = self.draft.log_entry if hasattr(self.draft, "log_entry") else None
+        messages.info(self.request, _("This interaction has already been logged."))
+        if entry is not None:
+            return redirect(entry.contact.get_absolute_url())
+        return redirect("interactions:entry_list")
+
+    def render_goto_step(self, goto_step, **kwargs):
+        # `Back` keeps what was typed on the current step (formtools drops it by default).
+        self._keep_typed_data()
+        return super().render_goto_step(goto_step, **kwargs)
+
+    def _keep_typed_data(self) -> None:
+        step = self.steps.current
+        self.storage.current_step = step
+        form = self.get_form(step, data=self.request.POST, files=self.request.FILES)
+        self.storage.set_step_data(step, self.process_step(form))
+        files = {
+            key: upload
+            for key, upload in form.files.items()
+            if key.removeprefix(f"{step}-") not in form.errors
+        }
+        if files:
+            self.storage.set_step_files(step, files)
+
+    def get_form_step_data(self, form):
+        # Only this step's own fields: never the CSRF token or the navigation buttons.
+        prefix = f"{form.prefix}-"
+        return {
+            key: values
+            for key, values in form.data.lists()
+            if key.startswith(prefix) and key not in CONTROL_KEYS
+        }
+
+    def process_step(self, form):
+        data = self.get_form_step_data(form)
+        step_data = self.storage.data[self.storage.step_data_key]
+        if form.prefix == "type":
+            self._follow_template_change(data)
+            if "result" in step_data and data.get("type-description"):
+                step_data["result"]["result-description"] = data["type-description"]
+        elif form.prefix == "result" and "type" in step_data:
+            step_data["type"]["type-description"] = data.get("result-description", [""])
+        return data
+
+    def _follow_template_change(self, new_type_data: dict) -> None:
+        """A new template replaces the content only if the user had not edited it."""
+        step_data = self.storage.data[self.storage.step_data_key]
+        old = step_data.get("type", {}).get("type-template")
+        if old == new_type_data.get("type-template") or "content" not in step_data:
+            return
+        generated = self.storage.extra_data.get("generated_content")
+        content = step_data["content"]
+        if generated and content.get("content-body", [""])[0] == generated.get("body"):
+            del step_data["content"]
+            self.storage.extra_data.pop("generated_content", None)
+
+    # --- what the steps know about each other ------------------------------------------------
+
+    def type_values(self) -> dict | None:
+        """Step 1's validated values, computed once per request (conditions and initials)."""
+        if not hasattr(self, "_cleaned_data_cache_type_values"):
+            self._cleaned_data_cache_type_values = None
+            data = self.storage.get_step_data("type")
+            if data is not None:
+                form = self.get_form("type", data=data)
+                if form.is_valid():
+                    self._cleaned_data_cache_type_values = form.cleaned_data
+        return self._cleaned_data_cache_type_values
+
+    def correspondence_type(self) -> str:
+        values = self.type_values()
+        if values is None:
+            return ""
+        if values["correspondence_type"]:
+            return values["correspondence_type"]
+        return resolve_correspondence_type(template=values["template"], contact=values["contact"])
+
+    def language(self) -> str:
+        values = self.type_values() or {}
+        contact = values.get("contact")
+        template = values.get("template")
+        return (
+            values.get("language")
+            or (contact.language if contact else "")
+            or (template.language if template else "")
+        )
+
+    def get_form_kwargs(self, step=None):
+        if step == "type":
+            return {"fixed_contact": self.draft.context_contact}
+        values = self.type_values() or {}
+        contact = values.get("contact")
+        if step == "content":
+            return {
+                "contact": contact,
+                "is_email": self.correspondence_type() == CorrespondenceType.EMAIL,
+            }
+        if step == "related":
+            return {"company": contact.company_contact if contact else None}
+        return {}
+
+    def get_form_initial(self, step):
+        prefill = self.storage.extra_data.get("prefill", {})
+        values = self.type_values() or {}
+        template = values.get("template")
+        if step == "type":
+            return self._type_initial(prefill)
+        if step == "content" and template is not None:
+            content = template.content_for(self.language())
+            initial = {
+                "subject": content.subject if content else "",
+                "body": content.body if content else "",
+                "deliver": bool(content) and self.correspondence_type() == CorrespondenceType.EMAIL,
+            }
+            self.storage.extra_data["generated_content"] = {"body": initial["body"]}
+            return initial
+        if step == "related":
+            campaign = prefill.get("campaign") or (template.campaign_id if template else None)
+            return {
+                "campaign": campaign,
+                "campaign_target": bool(template and template.campaign_target),
+                "campaign_response": bool(template and template.campaign_response),
+                "opportunity": prefill.get("opportunity"),
+            }
+        if step == "result":
+            return {
+                "description": values.get("description", ""),
+                "cost": template.unit_cost if template else 0,
+                "duration": template.unit_duration if template else 0,
+                "was_successful": True,
+            }
+        return {}
+
+    def _type_initial(self, prefill: dict) -> dict:
+        now = timezone.localtime()
+        contact = self.draft.context_contact
+        if contact is None and prefill.get("contact"):
+            contact = Contact.objects.filter(pk=prefill["contact"]).first()
+        return {
+            "contact": contact,
+            "salesperson": self._default_salesperson(contact, prefill),
+            "date": now.date(),
+            "time": now.time().replace(second=0, microsecond=0),
+        }
+
+    def _default_salesperson(self, contact, prefill) -> Salesperson | None:
+        """The salesperson started from, else the user's own, else the contact's (not blocked)."""
+        candidates = [
+            self.draft.context_salesperson,
+            getattr(self.request.user, "salesperson", None),
+            contact.salesperson if contact else None,
+        ]
+        if prefill.get("salesperson"):
+            candidates.insert(0, Salesperson.objects.filter(pk=prefill["salesperson"]).first())
+        return next((s for s in candidates if s is not None and not s.blocked), None)
+
+    # --- rendering and finishing -------------------------------------------------------------
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form=form, **kwargs)
+        context["draft"] = self.draft
+        context["step_titles"] = [
+            (step, STEP_TITLES[step], step == self.steps.current) for step in self.get_form_list()
+        ]
+        context["step_title"] = STEP_TITLES[self.steps.current]
+        context["is_last_step"] = self.steps.current == self.steps.last
+        if self.steps.current == "content":
+            context["stored_attachment"] = (
+                self.storage.data[self.storage.step_files_key].get("content", {}).get("attachment")
+            )
+            context["preview"] = self._preview(form)
+        return context
+
+    def _preview(self, form) -> dict | None:
+        values = self.type_values() or {}
+        contact = values.get("contact")
+        if contact is None:
+            return None
+        subject = form["subject"].value() or ""
+        body = form["body"].value() or ""
+        merged = merge_values(
+            contact=contact, salesperson=values.get("salesperson"), date=values.get("date")
+        )
+        return {"subject": merge(subject, merged), "body": merge(body, merged)}
+
+    def done(self, form_list, form_dict, **kwargs):
+        kind = form_dict["type"].cleaned_data
+        content = form_dict["content"].cleaned_data if "content" in form_dict else {}
+        related = form_dict["related"].cleaned_data
+        result = form_dict["result"].cleaned_data
+        template = kind["template"]
+        try:
+            entry = interaction_log(
+                draft=self.draft,
+                user=self.request.user,
+                contact=kind["contact"],
+                template=template,
+                description=result["description"],
+                salesperson=kind["salesperson"],
+                date=kind["date"],
+                time=kind["time"],
+                language=self.language(),
+                correspondence_type=self.correspondence_type(),
+                information_flow=kind["information_flow"] or template.information_flow,
+                initiated_by=kind["initiated_by"] or template.initiated_by,
+                subject=content.get("subject", ""),
+                body=content.get("body", ""),
+                attachment=content.get("attachment"),
+                deliver=content.get("deliver", False),
+                campaign=related["campaign"],
+                campaign_target=related["campaign_target"],
+                campaign_response=related["campaign_response"],
+                opportunity=related["opportunity"],
+                evaluation=result["evaluation"],
+                attempt_failed=not result["was_successful"],
+                cost=result["cost"],
+                duration=result["duration"],
+                comments=result["comments"],
+            )
+        except ValidationError as problems:
+            for problem in problems.messages:
+                messages.error(self.request, problem)
+            # Keep everything typed: save now, and ignore formtools' reset after done().
+            self.storage.current_step = "type"
+            self.storage.save()
+            self.storage.finalized = True
+            return redirect(self.get_step_url("type"))
+        self.storage.finalized = True
+        messages.success(
+            self.request,
+            _("Interaction logged as entry %(no)s: %(description)s.")
+            % {"no": entry.pk, "description": entry.description},
+        )
+        return redirect(entry.contact.get_absolute_url())
+
+
+def interaction_wizard_view():
+    return InteractionWizard.as_view(url_name="interactions:wizard", done_step_name="finish")
+
+
+# --- Entry points around the wizard ---------------------------------------------------------
+
+
+def _int_param(request, name) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def wizard_start(request):
+    """`Create Interaction`: a new draft with the context it was started from, then step 1.
+
+    ?contact= and ?salesperson= fix the context; ?campaign=, ?opportunity= (and a contact or
+    salesperson filter from the Interaction Log Entries list) only pre-fill.
+    """
+    from contacts.selectors import get_contact_for_user, get_salesperson_for_user
+
+    if not request.user.has_perm("interactions.add_interactionlogentry"):
+        raise PermissionDenied
+    contact = salesperson = None
+    if (contact_id := _int_param(request, "contact")) is not None:
+        contact = get_contact_for_user(request, contact_id)
+        if contact.privacy_blocked:
+            messages.error(
+                request,
+                _("%(contact)s is privacy blocked: no new interactions can be logged for it.")
+                % {"contact": contact},
+            )
+            return redirect(contact.get_absolute_url())
+    if (salesperson_id := _int_param(request, "salesperson")) is not None:
+        salesperson = get_salesperson_for_user(request, salesperson_id)
+    prefill = {
+        name: value
+        for name in ("campaign", "opportunity")
+        if (value := _int_param(request, name)) is not None
+    }
+    draft = draft_start(
+        user=request.user, contact=contact, salesperson=salesperson, prefill=prefill
+    )
+    return redirect("interactions:wizard_resume", draft_id=draft.pk)
+
+
+def wizard_resume(request, draft_id):
+    """`Resume`: back to the exact step the draft was left on."""
+    draft = get_draft_for_user(request, draft_id)
+    if draft.status == DraftStatus.FINISHED:
+        messages.info(request, _("This interaction has already been logged."))
+        return redirect("interactions:draft_list")
+    return redirect("interactions:wizard", draft_id=draft.pk, step=draft.current_step or "type")
+
+
+def wizard_cancel(request, draft_id):
+    """ "Do you want to finish this interaction later?" Yes postpones, No discards."""
+    draft = get_draft_for_user(request, draft_id)
+    if draft.status == DraftStatus.FINISHED:
+        return wizard_resume(request, draft_id)
+    if request.method == "POST":
+        choice = request.POST.get("choice")
+        if choice == "yes":
+            draft_postpone(draft=draft)
+            messages.success(
+                request,
+                _("Saved. You can resume it under Postponed Interactions."),
+            )
+            return redirect("interactions:draft_list")
+        if choice == "no":
+            back = draft.context_contact.get_absolute_url() if draft.context_contact else None
+            draft_delete(draft=draft)
+            messages.info(request, _("The interaction was discarded."))
+            return redirect(back or "interactions:entry_list")
+    return render(request, "interactions/wizard_cancel.html", {"draft": draft, "nav": "drafts"})
+
+
+def draft_delete_view(request, draft_id):
+    draft = get_draft_for_user(request, draft_id)
+    if request.method == "POST":
+        draft_delete(draft=draft)
+        messages.success(request, _("The postponed interaction was deleted."))
+        return redirect("interactions:draft_list")
+    return render(
+        request, "interactions/draft_confirm_delete.html", {"draft": draft, "nav": "drafts"}
+    )

@@ -1,0 +1,267 @@
+"""The four steps of the Create Interaction wizard (spec section 3)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import (
+    Campaign,
+    Contact,
+    CorrespondenceType,
+    Language,
+    Opportunity,
+    Salesperson,
+)
+from interactions.merge import validate_merge_fields
+from interactions.models import Evaluation, InformationFlow, InitiatedBy, InteractionTemplate
+
+# "" in these choices means "take the default" (template, contact precedence), not "blank".
+DEFAULT_CHOICE = ("", _("Default"))
+CORRESPONDENCE_CHOICES = [
+    DEFAULT_CHOICE,
+    (CorrespondenceType.HARD_COPY, CorrespondenceType.HARD_COPY.label),
+    (CorrespondenceType.EMAIL, CorrespondenceType.EMAIL.label),
+]
+FLOW_CHOICES = [DEFAULT_CHOICE, *InformationFlow.choices[1:]]
+INITIATED_CHOICES = [DEFAULT_CHOICE, *InitiatedBy.choices[1:]]
+LANGUAGE_CHOICES = [DEFAULT_CHOICE, *Language.choices]
+
+
+class ContactNumberField(forms.CharField):
+    """A contact chosen by number, with a server-side search (never a <select> of 100,000)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(
+                attrs={
+                    "autocomplete": "off",
+                    "list": "contact-search-results",
+                    "data-contact-search": reverse_lazy("contacts:contact_search"),
+                    "placeholder": _("Type a name or number"),
+                }
+            ),
+        )
+        super().__init__(max_length=100, **kwargs)
+
+    def prepare_value(self, value):
+        return value.number if isinstance(value, Contact) else value
+
+    def clean(self, value):
+        if isinstance(value, Contact):
+            return value
+        number = super().clean(value)
+        if not number:
+            return None
+        contact = (
+            Contact.objects.select_related("company", "salesperson")
+            .filter(number__iexact=number.strip())
+            .first()
+        )
+        if contact is None:
+            raise forms.ValidationError(
+                _("There is no contact with number %(number)s."), params={"number": number}
+            )
+        return contact
+
+
+class TypeForm(forms.Form):
+    contact = ContactNumberField(label=_("Contact No."))
+    template = forms.ModelChoiceField(
+        InteractionTemplate.objects.select_related("group").order_by("code"),
+        label=_("Interaction Template"),
+        empty_label=_("Choose a template"),
+    )
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=100,
+        required=False,
+        help_text=_("Left empty, the template's description is used."),
+    )
+    # "Show more"
+    salesperson = forms.ModelChoiceField(
+        Salesperson.objects.filter(blocked=False).order_by("name"),
+        label=_("Salesperson"),
+        required=False,
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES, required=False)
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(
+        label=_("Time of Interaction"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    correspondence_type = forms.ChoiceField(
+        label=_("Correspondence Type"), choices=CORRESPONDENCE_CHOICES, required=False
+    )
+    information_flow = forms.ChoiceField(
+        label=_("Information Flow"), choices=FLOW_CHOICES, required=False
+    )
+    initiated_by = forms.ChoiceField(
+        label=_("Initiated By"), choices=INITIATED_CHOICES, required=False
+    )
+
+    MORE = (
+        "salesperson",
+        "language",
+        "date",
+        "time",
+        "correspondence_type",
+        "information_flow",
+        "initiated_by",
+    )
+
+    def __init__(self, *args, fixed_contact: Contact | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if fixed_contact is not None:
+            # The context the wizard was started from is fixed.
+            self.fields["contact"].disabled = True
+            self.initial["contact"] = fixed_contact
+
+    def clean_contact(self):
+        contact = self.cleaned_data["contact"]
+        if contact is not None and contact.privacy_blocked:
+            raise forms.ValidationError(
+                _("%(contact)s is privacy blocked: no new interactions can be logged for it."),
+                params={"contact": contact},
+            )
+        return contact
+
+    def clean(self):
+        data = super().clean()
+        template = data.get("template")
+        if template is not None and not data.get("description"):
+            data["description"] = template.description
+        return data
+
+    @property
+    def more_fields(self):
+        return [self[name] for name in self.MORE]
+
+    @property
+    def main_fields(self):
+        return [self[name] for name in self.fields if name not in self.MORE]
+
+
+class ContentForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
+    body = forms.CharField(
+        label=_("Body"), required=False, widget=forms.Textarea(attrs={"rows": 10})
+    )
+    attachment = forms.FileField(label=_("Attachment"), required=False)
+    deliver = forms.BooleanField(
+        label=_("Deliver"),
+        required=False,
+        help_text=_("For Email: send it when the interaction is logged."),
+    )
+
+    def __init__(self, *args, contact: Contact | None = None, is_email: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contact = contact
+        self.is_email = is_email
+        if not is_email:
+            del self.fields["deliver"]
+
+    def clean_subject(self):
+        subject = self.cleaned_data["subject"]
+        validate_merge_fields(subject)
+        return subject
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        validate_merge_fields(body)
+        return body
+
+    def clean_attachment(self):
+        attachment = self.cleaned_data["attachment"]
+        if attachment and attachment.size > settings.MAX_UPLOAD_SIZE:
+            raise forms.ValidationError(
+                _("The file is %(size)s; attachments can be at most %(limit)s."),
+                params={
+                    "size": filesizeformat(attachment.size),
+                    "limit": filesizeformat(settings.MAX_UPLOAD_SIZE),
+                },
+            )
+        return attachment
+
+    def clean(self):
+        data = super().clean()
+        if data.get("deliver"):
+            if self.contact is not None and not self.contact.email:
+                self.add_error(
+                    "deliver",
+                    _("%(contact)s has no email address, so the email cannot be delivered.")
+                    % {"contact": self.contact},
+                )
+            if not (data.get("subject", "").strip() or data.get("body", "").strip()):
+                self.add_error("body", _("An email to deliver needs a subject or a body."))
+        return data
+
+
+class RelatedForm(forms.Form):
+    campaign = forms.ModelChoiceField(
+        Campaign.objects.order_by("number"), label=_("Campaign"), required=False
+    )
+    campaign_target = forms.BooleanField(
+        label=_("This contact is being targeted as part of campaign"), required=False
+    )
+    campaign_response = forms.BooleanField(
+        label=_("This interaction is a response to a campaign"), required=False
+    )
+    opportunity = forms.ModelChoiceField(
+        Opportunity.objects.none(), label=_("Opportunity"), required=False
+    )
+
+    def __init__(self, *args, company: Contact | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if company is not None:
+            self.fields["opportunity"].queryset = (
+                Opportunity.objects.open().filter(contact_company=company).order_by("number")
+            )
+        else:
+            self.fields["opportunity"].help_text = _("Opportunities belong to a company.")
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("campaign_target") or data.get("campaign_response")) and not data.get(
+            "campaign"
+        ):
+            self.add_error("campaign", _("Choose the campaign this interaction belongs to."))
+        return data
+
+
+class ResultForm(forms.Form):
+    description = forms.CharField(label=_("Description"), max_length=100)
+    evaluation = forms.ChoiceField(
+        label=_("Evaluation"), choices=Evaluation.choices, required=False
+    )
+    was_successful = forms.BooleanField(label=_("Was Successful"), required=False, initial=True)
+    cost = forms.DecimalField(
+        label=_("Cost (LCY)"), min_value=Decimal(0), max_digits=12, decimal_places=2
+    )
+    duration = forms.DecimalField(
+        label=_("Duration (Min.)"), min_value=Decimal(0), max_digits=10, decimal_places=2
+    )
+    comments = forms.CharField(
+        label=_("Comments"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One comment per line."),
+    )
+
+    def clean_comments(self):
+        lines = [line.strip() for line in self.cleaned_data["comments"].splitlines()]
+        lines = [line for line in lines if line]
+        too_long = [n for n, line in enumerate(lines, 1) if len(line) > 250]
+        if too_long:
+            raise forms.ValidationError(
+                _("Comment line %(line)s is longer than 250 characters."),
+                params={"line": too_long[0]},
+            )
+        return lines

@@ -1,0 +1,618 @@
+"""The Create Interaction wizard with postponed interactions (issue 3, spec section 3)."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from contacts.models import CorrespondenceType
+from interactions.models import (
+    DeliveryStatus,
+    DraftStatus,
+    InteractionDraft,
+    InteractionLogEntry,
+)
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def start(client, **params) -> uuid.UUID:
+    response = client.get(reverse("interactions:wizard_start"), params)
+    assert response.status_code == 302, response
+    draft = InteractionDraft.objects.order_by("-created_at").first()
+    return draft.pk
+
+
+def step_url(draft_id, step: str) -> str:
+    return reverse("interactions:wizard", kwargs={"draft_id": draft_id, "step": step})
+
+
+def post_step(client, draft_id, step: str, data: dict | None = None, **buttons):
+    payload = {f"draft_{draft_id}-current_step": step}
+    payload.update({f"{step}-{key}": value for key, value in (data or {}).items()})
+    payload.update(buttons)
+    return client.post(step_url(draft_id, step), payload)
+
+
+def type_data(contact, template, **overrides) -> dict:
+    salesperson = factories.SalespersonFactory._meta.model.objects.filter(code="OWN").first()
+    data = {
+        "salesperson": salesperson.pk if salesperson else "",
+        "contact": contact.number,
+        "template": template.pk,
+        "description": "",
+        "date": "2026-11-20",
+        "time": "09:30",
+    }
+    data.update(overrides)
+    return data
+
+
+RESULT = {
+    "description": "Spoke about the offer",
+    "evaluation": "positive",
+    "was_successful": "on",
+    "cost": "3.00",
+    "duration": "15",
+    "comments": "Call back in May\nSend brochure",
+}
+
+
+@pytest.fixture
+def person(db):
+    return factories.PersonFactory(email="pia@example.com")
+
+
+@pytest.fixture
+def call(db):
+    return factories.TemplateFactory(code="CALL", description="Phone call")
+
+
+@pytest.fixture
+def email_template(db):
+    template = factories.TemplateFactory(
+        code="EMAIL", description="Email", correspondence_type=CorrespondenceType.EMAIL
+    )
+    factories.TemplateContentFactory(
+        template=template, subject="Hi {{ first_name }}", body="Dear {{ contact_name }}"
+    )
+    return template
+
+
+def finish(client, draft_id):
+    response = client.get(step_url(draft_id, "finish"))
+    return response
+
+
+# --- the happy path ---------------------------------------------------------------------------
+
+
+def test_wizard_from_a_contact_logs_exactly_one_entry_with_template_defaults(
+    owner_client, owner, person, call
+):
+    draft_id = start(owner_client, contact=person.pk)
+    response = post_step(owner_client, draft_id, "type", type_data(person, call))
+    assert response.status_code == 302
+    assert response["Location"] == step_url(draft_id, "related")  # no content for a call
+    assert post_step(owner_client, draft_id, "related", {}).status_code == 302
+    response = post_step(owner_client, draft_id, "result", RESULT)
+    assert response["Location"] == step_url(draft_id, "finish")
+    response = finish(owner_client, draft_id)
+
+    entry = InteractionLogEntry.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == person.get_absolute_url()
+    assert entry.contact == person
+    assert entry.contact_company == person.company
+    assert entry.template == call
+    assert entry.group == call.group
+    assert entry.information_flow == call.information_flow
+    assert entry.initiated_by == call.initiated_by
+    assert entry.description == "Spoke about the offer"
+    assert entry.salesperson == owner.salesperson
+    assert entry.date == datetime.date(2026, 11, 20)
+    assert entry.time == datetime.time(9, 30)
+    assert entry.cost == Decimal("3.00")
+    assert entry.duration == Decimal("15")
+    assert entry.evaluation == "positive"
+    assert entry.attempt_failed is False
+    assert entry.logged_by == owner
+    assert list(entry.comments.values_list("comment", flat=True)) == [
+        "Call back in May",
+        "Send brochure",
+    ]
+    draft = InteractionDraft.objects.get(pk=draft_id)
+    assert draft.status == DraftStatus.FINISHED
+    assert entry.draft == draft
+    page = owner_client.get(person.get_absolute_url())
+    assert "Phone call".encode() in page.content
+
+
+def test_description_left_empty_takes_the_templates(owner_client, person, call):
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, call))
+    response = owner_client.get(step_url(draft_id, "result"))
+    assert response.context["wizard"]["form"].initial["description"] == "Phone call"
+    assert response.context["wizard"]["form"].initial["cost"] == call.unit_cost
+
+
+def test_user_overrides_of_flows_are_kept(owner_client, person, call):
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(
+        owner_client,
+        draft_id,
+        "type",
+        type_data(person, call, information_flow="inbound", initiated_by="them"),
+    )
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", RESULT)
+    finish(owner_client, draft_id)
+    entry = InteractionLogEntry.objects.get()
+    assert (entry.information_flow, entry.initiated_by) == ("inbound", "them")
+
+
+def test_unsuccessful_attempt_is_logged_as_failed(owner_client, person, call):
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, call))
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", {**RESULT, "was_successful": ""})
+    finish(owner_client, draft_id)
+    assert InteractionLogEntry.objects.get().attempt_failed is True
+
+
+def test_email_template_shows_content_step_prefilled_and_queues_delivery(
+    owner_client, person, email_template
+):
+    draft_id = start(owner_client, contact=person.pk)
+    response = post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    assert response["Location"] == step_url(draft_id, "content")
+    page = owner_client.get(step_url(draft_id, "content"))
+    form = page.context["wizard"]["form"]
+    assert form.initial["body"] == "Dear {{ contact_name }}"
+    assert form.initial["deliver"] is True
+    assert f"Dear {person.name}".encode() in page.content  # the merged preview
+    post_step(
+        owner_client,
+        draft_id,
+        "content",
+        {"subject": "Hi {{ first_name }}", "body": "Dear {{ contact_name }}", "deliver": "on"},
+    )
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", RESULT)
+    finish(owner_client, draft_id)
+    entry = InteractionLogEntry.objects.get()
+    assert entry.correspondence_type == CorrespondenceType.EMAIL
+    assert entry.delivery_status == DeliveryStatus.PENDING
+    assert entry.subject == "Hi {{ first_name }}"
+
+
+def test_email_without_deliver_needs_no_content(owner_client, person, email_template):
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    post_step(owner_client, draft_id, "content", {"subject": "", "body": ""})
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", RESULT)
+    finish(owner_client, draft_id)
+    entry = InteractionLogEntry.objects.get()
+    assert entry.delivery_status == DeliveryStatus.BLANK
+
+
+def test_delivering_to_a_contact_without_email_is_an_error_naming_the_contact(
+    owner_client, email_template
+):
+    person = factories.PersonFactory(email="")
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    response = post_step(
+        owner_client, draft_id, "content", {"subject": "Hi", "body": "Body", "deliver": "on"}
+    )
+    assert response.status_code == 200
+    assert person.name in str(response.context["wizard"]["form"].errors["deliver"])
+
+
+def test_recorded_email_to_contact_without_address_is_logged_with_blank_type(
+    owner_client, email_template
+):
+    person = factories.PersonFactory(email="")
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    post_step(owner_client, draft_id, "content", {"subject": "", "body": ""})
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", RESULT)
+    finish(owner_client, draft_id)
+    assert InteractionLogEntry.objects.get().correspondence_type == CorrespondenceType.BLANK
+
+
+def test_unknown_merge_field_is_a_validation_error(owner_client, person, email_template):
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    response = post_step(
+        owner_client, draft_id, "content", {"subject": "Hi", "body": "Dear {{ password }}"}
+    )
+    assert response.status_code == 200
+    assert "password" in str(response.context["wizard"]["form"].errors["body"])
+
+
+def test_attachment_is_kept_with_the_draft_and_moved_to_the_entry(
+    owner_client, person, email_template
+):
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    upload = SimpleUploadedFile("offer.txt", b"the offer", content_type="text/plain")
+    payload = {
+        f"draft_{draft_id}-current_step": "content",
+        "content-subject": "S",
+        "content-body": "B",
+        "content-attachment": upload,
+    }
+    owner_client.post(step_url(draft_id, "content"), payload)
+    draft = InteractionDraft.objects.get(pk=draft_id)
+    stored = draft.state["step_files"]["content"]["content-attachment"]
+    assert stored["name"] == "offer.txt"
+    assert stored["tmp_name"].startswith(f"drafts/{draft_id}/")
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", RESULT)
+    finish(owner_client, draft_id)
+    entry = InteractionLogEntry.objects.get()
+    assert entry.attachment.read() == b"the offer"
+
+
+def test_oversized_attachment_is_refused_with_a_message(
+    owner_client, person, email_template, settings
+):
+    settings.MAX_UPLOAD_SIZE = 10
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    upload = SimpleUploadedFile("big.txt", b"x" * 100)
+    response = owner_client.post(
+        step_url(draft_id, "content"),
+        {
+            f"draft_{draft_id}-current_step": "content",
+            "content-attachment": upload,
+        },
+    )
+    assert response.status_code == 200
+    assert "at most" in str(response.context["wizard"]["form"].errors["attachment"])
+
+
+# --- validation, context and Back ------------------------------------------------------------
+
+
+def test_required_fields_are_reported_next_to_the_fields(owner_client, person):
+    draft_id = start(owner_client)
+    response = post_step(
+        owner_client, draft_id, "type", {"contact": "", "template": "", "date": ""}
+    )
+    assert response.status_code == 200
+    errors = response.context["wizard"]["form"].errors
+    assert set(errors) >= {"contact", "template", "date"}
+    assert b"errorlist" in response.content
+
+
+def test_unknown_contact_number_is_refused(owner_client, call):
+    draft_id = start(owner_client)
+    response = post_step(
+        owner_client,
+        draft_id,
+        "type",
+        {"contact": "NOPE", "template": call.pk, "date": "2026-01-01"},
+    )
+    assert "no contact with number NOPE" in str(response.context["wizard"]["form"].errors)
+
+
+def test_context_contact_is_fixed(owner_client, person, call):
+    other = factories.PersonFactory()
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(other, call))
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", RESULT)
+    finish(owner_client, draft_id)
+    assert InteractionLogEntry.objects.get().contact == person
+
+
+def test_started_from_a_salesperson_defaults_to_that_salesperson(owner_client, person, call):
+    other = factories.SalespersonFactory()
+    draft_id = start(owner_client, salesperson=other.pk)
+    response = owner_client.get(step_url(draft_id, "type"))
+    assert response.context["wizard"]["form"].initial["salesperson"] == other
+
+
+def test_blocked_salesperson_cannot_be_chosen(owner_client, person, call):
+    blocked = factories.SalespersonFactory(blocked=True)
+    draft_id = start(owner_client, contact=person.pk)
+    response = post_step(
+        owner_client, draft_id, "type", type_data(person, call, salesperson=blocked.pk)
+    )
+    assert "salesperson" in response.context["wizard"]["form"].errors
+
+
+def test_back_keeps_what_was_typed_on_the_current_step(owner_client, person, call):
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, call))
+    post_step(owner_client, draft_id, "related", {})
+    response = post_step(
+        owner_client,
+        draft_id,
+        "result",
+        {"description": "half-typed", "cost": "oops"},
+        wizard_goto_step="related",
+    )
+    assert response["Location"] == step_url(draft_id, "related")
+    page = owner_client.get(step_url(draft_id, "result"))
+    assert page.context["wizard"]["form"]["description"].value() == "half-typed"
+    assert page.context["wizard"]["form"]["cost"].value() == "oops"
+
+
+def test_stored_step_data_holds_no_csrf_token(owner_client, person, call):
+    draft_id = start(owner_client, contact=person.pk)
+    owner_client.post(
+        step_url(draft_id, "type"),
+        {
+            f"draft_{draft_id}-current_step": "type",
+            "csrfmiddlewaretoken": "secret-token",
+            **{f"type-{k}": v for k, v in type_data(person, call).items()},
+        },
+    )
+    state = InteractionDraft.objects.get(pk=draft_id).state
+    assert "secret-token" not in str(state)
+    assert "csrfmiddlewaretoken" not in str(state)
+
+
+def test_changing_the_template_replaces_an_unedited_body_only(owner_client, person, email_template):
+    other = factories.TemplateFactory(correspondence_type=CorrespondenceType.EMAIL)
+    factories.TemplateContentFactory(template=other, subject="Other", body="Other body")
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    owner_client.get(step_url(draft_id, "content"))
+    post_step(
+        owner_client, draft_id, "content", {"subject": "Hi", "body": "Dear {{ contact_name }}"}
+    )
+    post_step(owner_client, draft_id, "type", type_data(person, other))
+    page = owner_client.get(step_url(draft_id, "content"))
+    assert page.context["wizard"]["form"]["body"].value() == "Other body"
+
+    post_step(owner_client, draft_id, "content", {"subject": "Mine", "body": "My own words"})
+    post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    page = owner_client.get(step_url(draft_id, "content"))
+    assert page.context["wizard"]["form"]["body"].value() == "My own words"
+
+
+# --- privacy and ownership ------------------------------------------------------------------
+
+
+def test_privacy_blocked_contact_is_refused_at_the_start(owner_client):
+    blocked = factories.PersonFactory(privacy_blocked=True)
+    response = owner_client.get(reverse("interactions:wizard_start"), {"contact": blocked.pk})
+    assert response.status_code == 302
+    assert not InteractionDraft.objects.exists()
+    page = owner_client.get(response["Location"])
+    assert b"privacy blocked" in page.content
+
+
+def test_privacy_blocked_contact_is_refused_when_typed(owner_client, call):
+    blocked = factories.PersonFactory(privacy_blocked=True)
+    draft_id = start(owner_client)
+    response = post_step(owner_client, draft_id, "type", type_data(blocked, call))
+    assert "privacy blocked" in str(response.context["wizard"]["form"].errors["contact"])
+
+
+def test_outsider_gets_404_for_someone_elses_draft(owner_client, client, colleague, person):
+    draft_id = start(owner_client, contact=person.pk)
+    intruder = Client()
+    intruder.force_login(colleague)
+    for url in (
+        step_url(draft_id, "type"),
+        reverse("interactions:wizard_resume", args=[draft_id]),
+        reverse("interactions:wizard_cancel", args=[draft_id]),
+        reverse("interactions:draft_delete", args=[draft_id]),
+    ):
+        assert intruder.get(url).status_code == 404
+        assert intruder.post(url, {"choice": "no"}).status_code == 404
+    assert InteractionDraft.objects.filter(pk=draft_id).exists()
+
+
+def test_user_without_role_cannot_start_the_wizard(client, outsider):
+    client.force_login(outsider)
+    assert client.get(reverse("interactions:wizard_start")).status_code == 403
+
+
+# --- Cancel, postpone, resume ---------------------------------------------------------------
+
+
+def test_cancel_asks_whether_to_finish_later(owner_client, person):
+    draft_id = start(owner_client, contact=person.pk)
+    response = post_step(owner_client, draft_id, "type", {}, wizard_cancel="1")
+    assert response["Location"] == reverse("interactions:wizard_cancel", args=[draft_id])
+    page = owner_client.get(response["Location"])
+    assert b"Do you want to finish this interaction later?" in page.content
+
+
+def test_yes_saves_a_draft_even_when_nothing_is_filled_in(owner_client):
+    draft_id = start(owner_client)
+    post_step(owner_client, draft_id, "type", {"contact": "", "template": ""}, wizard_cancel="1")
+    owner_client.post(reverse("interactions:wizard_cancel", args=[draft_id]), {"choice": "yes"})
+    draft = InteractionDraft.objects.get(pk=draft_id)
+    assert draft.status == DraftStatus.POSTPONED
+    listing = owner_client.get(reverse("interactions:draft_list"))
+    assert draft in list(listing.context["page"])
+
+
+def test_no_discards_the_draft(owner_client, person):
+    draft_id = start(owner_client, contact=person.pk)
+    response = owner_client.post(
+        reverse("interactions:wizard_cancel", args=[draft_id]), {"choice": "no"}
+    )
+    assert response.status_code == 302
+    assert not InteractionDraft.objects.filter(pk=draft_id).exists()
+    assert not InteractionLogEntry.objects.exists()
+
+
+def postpone_at(client, person, template, step: str) -> uuid.UUID:
+    draft_id = start(client, contact=person.pk)
+    data = {
+        "type": type_data(person, template, description="Resumable"),
+        "content": {"subject": "Saved subject", "body": "Saved body"},
+        "related": {},
+        "result": {**RESULT, "description": "Saved result"},
+    }
+    steps = ["type", "content", "related", "result"]
+    if not template.contents.exists():
+        steps.remove("content")
+    for current in steps:
+        if current == step:
+            post_step(client, draft_id, current, data[current], wizard_cancel="1")
+            break
+        post_step(client, draft_id, current, data[current])
+    client.post(reverse("interactions:wizard_cancel", args=[draft_id]), {"choice": "yes"})
+    return draft_id
+
+
+@pytest.mark.parametrize("step", ["type", "content", "related", "result"])
+def test_resume_opens_the_saved_step_with_every_saved_value(
+    owner_client, client, owner, person, email_template, step
+):
+    draft_id = postpone_at(owner_client, person, email_template, step)
+    # A new session of the same user (logout/login, another device).
+    owner_client.logout()
+    fresh = Client()
+    fresh.force_login(owner)
+    response = fresh.get(reverse("interactions:wizard_resume", args=[draft_id]))
+    assert response["Location"] == step_url(draft_id, step)
+    page = fresh.get(response["Location"])
+    form = page.context["wizard"]["form"]
+    expected = {
+        "type": ("description", "Resumable"),
+        "content": ("body", "Saved body"),
+        "related": ("campaign", None),
+        "result": ("description", "Saved result"),
+    }[step]
+    assert form[expected[0]].value() == expected[1]
+    if step == "type":
+        assert form["date"].value() == "2026-11-20"
+        assert form["time"].value() == "09:30"
+
+
+def test_finishing_a_resumed_draft_logs_it_and_it_leaves_the_list(owner_client, person, call):
+    draft_id = postpone_at(owner_client, person, call, "related")
+    owner_client.get(reverse("interactions:wizard_resume", args=[draft_id]))
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", RESULT)
+    finish(owner_client, draft_id)
+    assert InteractionLogEntry.objects.filter(draft_id=draft_id).count() == 1
+    listing = owner_client.get(reverse("interactions:draft_list"))
+    assert str(draft_id) not in listing.content.decode()
+
+
+def test_delete_from_the_list_asks_then_removes(owner_client, person, call):
+    draft_id = postpone_at(owner_client, person, call, "type")
+    url = reverse("interactions:draft_delete", args=[draft_id])
+    assert owner_client.get(url).status_code == 200
+    assert owner_client.post(url).status_code == 302
+    assert not InteractionDraft.objects.filter(pk=draft_id).exists()
+
+
+def test_two_drafts_in_two_tabs_never_mix(owner_client, person, call):
+    other_person = factories.PersonFactory()
+    tab_one = start(owner_client, contact=person.pk)
+    tab_two = start(owner_client, contact=other_person.pk)
+    post_step(owner_client, tab_one, "type", type_data(person, call, description="tab one"))
+    post_step(owner_client, tab_two, "type", type_data(other_person, call, description="tab two"))
+    for draft_id, who in ((tab_one, "tab one"), (tab_two, "tab two")):
+        post_step(owner_client, draft_id, "related", {})
+        post_step(owner_client, draft_id, "result", {**RESULT, "description": who})
+    finish(owner_client, tab_two)
+    finish(owner_client, tab_one)
+    entries = {e.description: e.contact for e in InteractionLogEntry.objects.all()}
+    assert entries == {"tab one": person, "tab two": other_person}
+
+
+# --- Finish exactly once ----------------------------------------------------------------------
+
+
+def test_replayed_finish_logs_once(owner_client, person, call):
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, call))
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", RESULT)
+    finish(owner_client, draft_id)
+    again = finish(owner_client, draft_id)
+    replayed_post = post_step(owner_client, draft_id, "result", RESULT)
+    assert InteractionLogEntry.objects.count() == 1
+    assert again.status_code == 302
+    assert replayed_post.status_code == 302
+    assert again["Location"] == person.get_absolute_url()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_double_clicked_finish_on_two_connections_logs_once(owner, person, call):
+    client = Client()
+    client.force_login(owner)
+    draft_id = start(client, contact=person.pk)
+    post_step(client, draft_id, "type", type_data(person, call))
+    post_step(client, draft_id, "related", {})
+    post_step(client, draft_id, "result", RESULT)
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def click() -> None:
+        try:
+            barrier.wait()
+            statuses.append(client.get(step_url(draft_id, "finish")).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302, 302]
+    assert InteractionLogEntry.objects.count() == 1
+
+
+# --- query counts -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [2, 20])
+def test_each_wizard_step_runs_a_fixed_number_of_queries(
+    owner_client, person, email_template, django_assert_num_queries, size
+):
+    for _ in range(size):
+        factories.TemplateFactory()
+        factories.CampaignFactory()
+        factories.OpportunityFactory(contact_company=person.company)
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    post_step(owner_client, draft_id, "content", {"subject": "S", "body": "B"})
+    post_step(owner_client, draft_id, "related", {})
+    expected = {"type": 14, "content": 12, "related": 13, "result": 10}
+    for step, count in expected.items():
+        with django_assert_num_queries(count):
+            assert owner_client.get(step_url(draft_id, step)).status_code == 200
+
+
+@pytest.mark.parametrize("size", [2, 20])
+def test_postponed_interactions_page_runs_a_fixed_number_of_queries(
+    owner_client, owner, call, django_assert_num_queries, size
+):
+    for _ in range(size):
+        factories.DraftFactory(
+            owner=owner,
+            status=DraftStatus.POSTPONED,
+            template=call,
+            contact=factories.PersonFactory(),
+        )
+    with django_assert_num_queries(4):
+        assert owner_client.get(reverse("interactions:draft_list")).status_code == 200
