@@ -92,8 +92,7 @@ def email_template(db):
 
 
 def finish(client, draft_id):
-    response = client.get(step_url(draft_id, "finish"))
-    return response
+    return client.get(step_url(draft_id, "finish"))
 
 
 # --- the happy path ---------------------------------------------------------------------------
@@ -137,7 +136,7 @@ def test_wizard_from_a_contact_logs_exactly_one_entry_with_template_defaults(
     assert draft.status == DraftStatus.FINISHED
     assert entry.draft == draft
     page = owner_client.get(person.get_absolute_url())
-    assert "Phone call".encode() in page.content
+    assert b"Phone call" in page.content
 
 
 def test_description_left_empty_takes_the_templates(owner_client, person, call):
