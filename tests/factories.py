@@ -13,20 +13,24 @@ from contacts.models import (
     Campaign,
     Contact,
     ContactType,
+    MarketingSetup,
     NumberSeries,
     Opportunity,
     Salesperson,
 )
 from contacts.roles import MARKETING_MANAGER, SALESPERSON
 from interactions.models import (
+    DraftStatus,
     InformationFlow,
     InitiatedBy,
+    InteractionComment,
+    InteractionDraft,
     InteractionGroup,
     InteractionLogEntry,
     InteractionTemplate,
     InteractionTemplateContent,
 )
-from segments.models import Segment, SegmentLine
+from segments.models import LoggedSegment, Segment, SegmentLine, SegmentStatus
 
 PASSWORD = "correct horse battery staple"
 
@@ -197,3 +201,45 @@ class SegmentLineFactory(factory.django.DjangoModelFactory):
 
     segment = factory.SubFactory(SegmentFactory)
     contact = factory.SubFactory(PersonFactory)
+
+
+class MarketingSetupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MarketingSetup
+        django_get_or_create = ("id",)
+
+    id = 1
+    segment_nos = factory.SubFactory(NumberSeriesFactory, code="SEG", prefix="SEG")
+    contact_nos = factory.SubFactory(NumberSeriesFactory, code="CONT", prefix="CT")
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InteractionComment
+
+    entry = factory.SubFactory(LogEntryFactory)
+    date = factory.LazyFunction(datetime.date.today)
+    comment = factory.Faker("sentence")
+
+
+class DraftFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InteractionDraft
+
+    owner = factory.SubFactory(UserFactory)
+    status = DraftStatus.POSTPONED
+    contact = factory.SubFactory(PersonFactory)
+    description = factory.Faker("sentence", nb_words=4)
+    current_step = "interaction"
+    state = factory.LazyAttribute(
+        lambda d: {"step": d.current_step, "step_data": {}, "step_files": {}, "extra_data": {}}
+    )
+
+
+class LoggedSegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LoggedSegment
+
+    segment = factory.SubFactory(SegmentFactory, status=SegmentStatus.LOGGED)
+    segment_no = factory.LazyAttribute(lambda ls: ls.segment.number)
+    description = factory.LazyAttribute(lambda ls: ls.segment.description)
