@@ -53,6 +53,7 @@ SALESPERSON_PERMISSIONS: dict[str, list[str]] = {
 # Everything a salesperson may do, for every segment, plus the setup data and cancellations.
 MARKETING_MANAGER_EXTRA: dict[str, list[str]] = {
     "contacts": [
+        "delete_contact",
         "add_salesperson",
         "change_salesperson",
         "add_campaign",

@@ -673,3 +673,10 @@ def test_initiated_by_us_counts_as_an_attempt(owner_client):
 
     assert statistics["last_date"] == datetime.date(2024, 3, 1)
     assert statistics["last_attempt"] is None
+
+
+def test_marketing_manager_may_delete_an_unused_contact(manager_client):
+    company = factories.CompanyFactory()
+    response = manager_client.post(delete_url(company))
+    assert response.status_code == 302
+    assert not Contact.objects.filter(pk=company.pk).exists()
