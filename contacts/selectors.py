@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models.functions import Upper
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -28,7 +29,10 @@ def contact_search(
 ) -> ContactQuerySet:
     """Contacts matching the list filters, in the order of the (name, number) index."""
     contacts = Contact.objects.select_related("company", "salesperson").order_by("name", "number")
-    contacts = contacts.search(text)
+    if text.strip():
+        # Matches come from the prefix indexes, then a top-N sort. Ordering by the (name, number)
+        # index instead lets Postgres walk that whole index for broad prefixes (0.7 s at 100k).
+        contacts = contacts.search(text).order_by(Upper("name"), "number")
     if type in ContactType.values:
         contacts = contacts.filter(type=type)
     if company_id is not None:
