@@ -1,0 +1,196 @@
+"""Reads of interactions reused by several views: access helpers, entry filters, keyset paging."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+
+from contacts.models import Contact
+from interactions.models import (
+    InteractionDraft,
+    InteractionGroup,
+    InteractionLogEntry,
+    InteractionTemplate,
+    LogEntryQuerySet,
+)
+
+# --- Access helpers -------------------------------------------------------------------------
+# Everyone signed in shares one book (spec section 6), so only drafts are filtered by owner; the
+# others still take the request so that a later ownership rule changes one function.
+
+
+def get_entry_for_user(request: HttpRequest, pk: int) -> InteractionLogEntry:
+    entries = InteractionLogEntry.objects.select_related(
+        "contact",
+        "contact_company",
+        "template",
+        "group",
+        "salesperson",
+        "campaign",
+        "opportunity",
+        "logged_segment",
+        "logged_by",
+        "updated_by",
+    )
+    return get_object_or_404(entries, pk=pk)
+
+
+def get_template_for_user(request: HttpRequest, pk: int) -> InteractionTemplate:
+    templates = InteractionTemplate.objects.select_related(
+        "group", "campaign", "created_by", "updated_by"
+    )
+    return get_object_or_404(templates, pk=pk)
+
+
+def get_group_for_user(request: HttpRequest, pk: int) -> InteractionGroup:
+    groups = InteractionGroup.objects.select_related("created_by", "updated_by")
+    return get_object_or_404(groups, pk=pk)
+
+
+def get_draft_for_user(request: HttpRequest, pk: uuid.UUID | str) -> InteractionDraft:
+    """The user's own draft; another user's draft is a 404, never a 403 (spec section 6)."""
+    drafts = InteractionDraft.objects.owned_by(request.user).select_related(
+        "contact", "template", "context_contact", "context_salesperson", "context_segment"
+    )
+    return get_object_or_404(drafts, pk=pk)
+
+
+# --- Lists ----------------------------------------------------------------------------------
+
+
+def postponed_drafts(user, *, contact: Contact | None = None):
+    """The `Postponed Interactions` of ``user``, most recently changed first."""
+    drafts = (
+        InteractionDraft.objects.owned_by(user)
+        .postponed()
+        .select_related("contact", "template")
+        .order_by("-updated_at")
+    )
+    if contact is not None:
+        drafts = drafts.filter(Q(contact=contact) | Q(context_contact=contact))
+    return drafts
+
+
+def entry_list_queryset() -> LogEntryQuerySet:
+    """Log entries with what a list row shows, so a page costs one query whatever its size."""
+    return InteractionLogEntry.objects.select_related("contact", "salesperson", "template")
+
+
+def filter_entries(entries: LogEntryQuerySet, filters: Mapping[str, Any]) -> LogEntryQuerySet:
+    """Apply the cleaned data of ``EntryFilterForm``; each filter column has a (col, date, id)
+    index, so a filtered newest-first page stays an index range scan."""
+    for field in ("contact", "salesperson", "template", "group", "campaign"):
+        if filters.get(field) is not None:
+            entries = entries.filter(**{field: filters[field]})
+    if filters.get("company") is not None:
+        entries = entries.filter(contact_company=filters["company"])
+    if filters.get("segment_no"):
+        entries = entries.filter(segment_no=filters["segment_no"])
+    if filters.get("logged_segment") is not None:
+        entries = entries.filter(logged_segment_id=filters["logged_segment"])
+    if filters.get("date_from") is not None:
+        entries = entries.filter(date__gte=filters["date_from"])
+    if filters.get("date_to") is not None:
+        entries = entries.filter(date__lte=filters["date_to"])
+    if filters.get("canceled") is not None:
+        entries = entries.filter(canceled=filters["canceled"])
+    if filters.get("evaluation") is not None:
+        entries = entries.filter(evaluation=filters["evaluation"])
+    return entries
+
+
+# --- Keyset paging on (date, id) ------------------------------------------------------------
+# An OFFSET page (and the COUNT a numbered pager needs) reads every row before it; a keyset page
+# starts in the index at the last row seen, so page 20,000 costs what page 1 costs.
+
+MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class EntryCursor:
+    """A position in the newest-first order, written in URLs as ``2025-01-31_1234``."""
+
+    date: datetime.date
+    pk: int
+
+    @classmethod
+    def of(cls, entry: InteractionLogEntry) -> EntryCursor:
+        return cls(entry.date, entry.pk)
+
+    @classmethod
+    def parse(cls, value: str | None) -> EntryCursor | None:
+        """The cursor in ``value``; None for a missing or mangled one (the first page)."""
+        date_text, _sep, pk_text = (value or "").partition("_")
+        try:
+            cursor = cls(datetime.date.fromisoformat(date_text), int(pk_text))
+        except ValueError:
+            return None
+        return cursor if 0 < cursor.pk <= MAX_ID else None
+
+    def __str__(self) -> str:
+        return f"{self.date.isoformat()}_{self.pk}"
+
+    def older(self) -> Q:
+        """Rows after this one in the list order. The redundant ``date <=`` is the index range
+        condition; the OR only sorts out ties on the same date."""
+        return Q(date__lte=self.date) & (Q(date__lt=self.date) | Q(pk__lt=self.pk))
+
+    def newer(self) -> Q:
+        return Q(date__gte=self.date) & (Q(date__gt=self.date) | Q(pk__gt=self.pk))
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[InteractionLogEntry]
+    newer: EntryCursor | None  # the `before` of the Newer link; None on the first page
+    older: EntryCursor | None  # the `after` of the Older link; None on the last page
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.newer is not None or self.older is not None
+
+
+def entry_page(
+    entries: LogEntryQuerySet,
+    *,
+    after: EntryCursor | None = None,
+    before: EntryCursor | None = None,
+    size: int = 50,
+) -> EntryPage:
+    """One newest-first page: ``size`` rows after ``after`` (older) or before ``before`` (newer).
+
+    Fetches ``size + 1`` rows to learn whether another page follows; never counts.
+    """
+    if before is not None:
+        # Walk towards the newest rows, then show them newest first like every other page.
+        rows = list(entries.filter(before.newer()).order_by("date", "id")[: size + 1])
+        more_newer = len(rows) > size
+        rows = rows[:size][::-1]
+        return EntryPage(
+            rows,
+            newer=EntryCursor.of(rows[0]) if more_newer else None,
+            older=EntryCursor.of(rows[-1]) if rows else None,
+        )
+    if after is not None:
+        entries = entries.filter(after.older())
+    rows = list(entries.order_by("-date", "-id")[: size + 1])
+    more_older = len(rows) > size
+    rows = rows[:size]
+    return EntryPage(
+        rows,
+        newer=EntryCursor.of(rows[0]) if after is not None and rows else None,
+        older=EntryCursor.of(rows[-1]) if more_older else None,
+    )

@@ -1,0 +1,80 @@
+"""Reads of segments reused by several views: access helpers, lists with totals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import Count, QuerySet, Sum
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+
+from segments.models import LoggedSegment, Segment, SegmentLine
+
+LINE_TOTALS = {
+    "line_count": Count("id"),
+    "total_cost": Sum("unit_cost", default=0),
+    "total_duration": Sum("unit_duration", default=0),
+}
+
+# Everyone signed in may read every segment (spec section 4: others see it read-only), so the
+# access helpers apply no owner filter; who may *change* a segment is `Segment.is_editable_by`.
+
+
+def get_segment_for_user(request: HttpRequest, pk: int) -> Segment:
+    """Open or logged (frozen) segment with what its header shows."""
+    segments = Segment.objects.select_related(
+        "salesperson",
+        "template",
+        "campaign",
+        "logged_segment",
+        "created_by",
+        "updated_by",
+    )
+    return get_object_or_404(segments, pk=pk)
+
+
+def get_logged_segment_for_user(request: HttpRequest, pk: int) -> LoggedSegment:
+    logged = LoggedSegment.objects.select_related("segment", "logged_by", "updated_by")
+    return get_object_or_404(logged, pk=pk)
+
+
+def open_segments() -> QuerySet[Segment]:
+    """The `Segments` list: open segments, newest number first."""
+    return Segment.objects.open().select_related("salesperson").order_by("-number")
+
+
+def with_line_totals(segments: Iterable[Segment]) -> list[Segment]:
+    """``segments`` with ``line_count``, ``total_cost`` and ``total_duration`` set.
+
+    One grouped query over the lines of these segments only: annotating the list's queryset
+    instead would make its pager's COUNT join (and group) every line of every open segment.
+    """
+    listed = list(segments)
+    totals = {
+        row["segment"]: row
+        for row in SegmentLine.objects.filter(segment__in=listed)
+        .order_by()
+        .values("segment")
+        .annotate(**LINE_TOTALS)
+    }
+    empty = {"line_count": 0, "total_cost": Decimal(0), "total_duration": Decimal(0)}
+    for segment in listed:
+        row = totals.get(segment.pk, empty)
+        segment.line_count = row["line_count"]
+        segment.total_cost = row["total_cost"]
+        segment.total_duration = row["total_duration"]
+    return listed
+
+
+def segment_lines(segment: Segment) -> QuerySet[SegmentLine]:
+    return segment.lines.select_related("contact", "template", "salesperson").order_by("id")
+
+
+def segment_totals(segment: Segment) -> dict:
+    """Number of lines, total cost and total duration of ``segment``."""
+    return segment.lines.aggregate(**LINE_TOTALS)
+
+
+def logged_segments() -> QuerySet[LoggedSegment]:
+    return LoggedSegment.objects.select_related("logged_by").order_by("-id")

@@ -1,0 +1,261 @@
+"""`Interaction Log Entries`: newest first, bookmarkable filters, keyset paging without COUNT."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from interactions import views
+from interactions.models import Evaluation
+from interactions.selectors import EntryCursor, entry_list_queryset, entry_page
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("interactions:entry_list")
+TODAY = datetime.date(2025, 3, 14)
+
+
+def shown(response) -> list[int]:
+    return [entry.pk for entry in response.context["page"]]
+
+
+@pytest.fixture
+def two_entries(db):
+    """Two entries that differ in every filterable column; the first is the one filters find."""
+    company = factories.CompanyFactory(number="CT900001")
+    person = factories.PersonFactory(number="CP900001", company=company)
+    logged = factories.LoggedSegmentFactory(segment__number="SEG90001")
+    wanted = factories.LogEntryFactory(
+        contact=person,
+        salesperson=factories.SalespersonFactory(code="WANT"),
+        template=factories.TemplateFactory(code="CALL", group=factories.GroupFactory(code="PHN")),
+        campaign=factories.CampaignFactory(number="CAM01"),
+        segment_no="SEG90001",
+        logged_segment=logged,
+        date=TODAY,
+        evaluation=Evaluation.POSITIVE,
+        canceled=True,
+    )
+    other = factories.LogEntryFactory(
+        salesperson=factories.SalespersonFactory(code="OTHER"),
+        campaign=factories.CampaignFactory(number="CAM02"),
+        segment_no="SEG90002",
+        date=TODAY - datetime.timedelta(days=30),
+    )
+    return wanted, other
+
+
+def test_entry_list_loads_for_a_salesperson(owner_client):
+    factories.LogEntryFactory(description="Called about the offer")
+    response = owner_client.get(URL)
+    assert response.status_code == 200
+    assert b"Called about the offer" in response.content
+    assert b'aria-current="page"' in response.content
+
+
+def test_empty_entry_list_says_how_entries_get_there(owner_client):
+    response = owner_client.get(URL)
+    assert b"No interactions have been logged yet" in response.content
+
+
+def test_entries_are_listed_newest_first_with_id_breaking_ties(owner_client):
+    old = factories.LogEntryFactory(date=TODAY - datetime.timedelta(days=1))
+    first_today = factories.LogEntryFactory(date=TODAY)
+    second_today = factories.LogEntryFactory(date=TODAY)
+    newest = factories.LogEntryFactory(date=TODAY + datetime.timedelta(days=1))
+    response = owner_client.get(URL)
+    assert shown(response) == [newest.pk, second_today.pk, first_today.pk, old.pk]
+
+
+YESTERDAY = TODAY - datetime.timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("query", "finds"),
+    [
+        ({"contact": "CP900001"}, "wanted"),
+        ({"contact": "cp900001"}, "wanted"),
+        ({"company": "CT900001"}, "wanted"),
+        ({"salesperson": "WANT"}, "wanted"),
+        ({"template": "CALL"}, "wanted"),
+        ({"group": "PHN"}, "wanted"),
+        ({"campaign": "CAM01"}, "wanted"),
+        ({"segment_no": "SEG90001"}, "wanted"),
+        ({"date_from": TODAY.isoformat()}, "wanted"),
+        ({"date_from": TODAY.isoformat(), "date_to": TODAY.isoformat()}, "wanted"),
+        ({"date_to": YESTERDAY.isoformat()}, "other"),
+        ({"canceled": "yes"}, "wanted"),
+        ({"canceled": "no"}, "other"),
+        ({"evaluation": "positive"}, "wanted"),
+        ({"evaluation": "blank"}, "other"),
+    ],
+    ids=lambda value: (
+        "&".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value
+    ),
+)
+def test_each_filter_narrows_the_list(owner_client, two_entries, query, finds):
+    wanted, other = two_entries
+    response = owner_client.get(URL, query)
+    assert response.status_code == 200
+    assert response.context["form"].errors == {}
+    assert shown(response) == [{"wanted": wanted, "other": other}[finds].pk]
+
+
+def test_logged_segment_filter_shows_only_its_entries(owner_client, two_entries):
+    wanted, _other = two_entries
+    response = owner_client.get(URL, {"logged_segment": wanted.logged_segment_id})
+    assert shown(response) == [wanted.pk]
+
+
+def test_filters_combine(owner_client, two_entries):
+    wanted, _other = two_entries
+    assert shown(owner_client.get(URL, {"salesperson": "WANT", "canceled": "yes"})) == [wanted.pk]
+    assert shown(owner_client.get(URL, {"salesperson": "WANT", "canceled": "no"})) == []
+
+
+def test_company_filter_includes_the_companys_persons(owner_client):
+    company = factories.CompanyFactory(number="CT000777")
+    on_company = factories.LogEntryFactory(contact=company, date=TODAY)
+    on_person = factories.LogEntryFactory(
+        contact=factories.PersonFactory(company=company), date=TODAY
+    )
+    factories.LogEntryFactory(date=TODAY)
+    response = owner_client.get(URL, {"company": "CT000777"})
+    assert sorted(shown(response)) == sorted([on_company.pk, on_person.pk])
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"contact": "NOPE"}, "contact"),
+        ({"company": "CP900001"}, "company"),  # a person is not a company
+        ({"salesperson": "NOBODY"}, "salesperson"),
+        ({"template": "NOTPL"}, "template"),
+        ({"group": "NOGRP"}, "group"),
+        ({"campaign": "NOCAM"}, "campaign"),
+        ({"logged_segment": "abc"}, "logged_segment"),
+        ({"logged_segment": "99999999999999999999999"}, "logged_segment"),
+        ({"date_from": "31-31-2025"}, "date_from"),
+        ({"date_to": "yesterday"}, "date_to"),
+        ({"date_from": "2025-03-14", "date_to": "2025-03-01"}, "date_to"),
+        ({"canceled": "maybe"}, "canceled"),
+        ({"evaluation": "great"}, "evaluation"),
+        ({"segment_no": "S" * 200}, "segment_no"),
+    ],
+    ids=lambda value: str(value),
+)
+def test_bad_filter_value_shows_a_form_error_not_a_server_error(
+    owner_client, two_entries, query, field
+):
+    response = owner_client.get(URL, query)
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert response.context["page"] is None
+    assert b"errorlist" in response.content
+
+
+def test_filter_values_are_shown_back_in_the_form(owner_client, two_entries):
+    response = owner_client.get(URL, {"contact": "CP900001", "salesperson": "WANT"})
+    assert b'value="CP900001"' in response.content
+    assert b'<option value="WANT" selected>' in response.content
+
+
+def _walk(client, query: dict, direction: str, start: dict) -> list[list[int]]:
+    """Follow the Older (or Newer) link from ``start`` to the end; the ids of every page."""
+    pages, params = [], {**query, **start}
+    while True:
+        page = client.get(URL, params).context["page"]
+        pages.append([entry.pk for entry in page])
+        cursor = page.older if direction == "older" else page.newer
+        if cursor is None:
+            return pages
+        key = "after" if direction == "older" else "before"
+        params = {**query, key: str(cursor)}
+
+
+def test_paging_walks_to_the_oldest_entry_and_back_without_counting(owner_client, monkeypatch):
+    monkeypatch.setattr(views, "ENTRY_PAGE_SIZE", 2)
+    entries = [
+        factories.LogEntryFactory(date=TODAY - datetime.timedelta(days=n // 2)) for n in range(7)
+    ]
+    newest_first = [e.pk for e in sorted(entries, key=lambda e: (e.date, e.pk), reverse=True)]
+
+    with CaptureQueriesContext(connection) as queries:
+        older_pages = _walk(owner_client, {}, "older", {})
+        last = older_pages[-1]
+        newer_pages = _walk(
+            owner_client, {}, "newer", {"before": f"{TODAY - datetime.timedelta(days=3)}_{last[0]}"}
+        )
+
+    assert older_pages == [
+        newest_first[0:2],
+        newest_first[2:4],
+        newest_first[4:6],
+        [newest_first[6]],
+    ]
+    assert newer_pages == [newest_first[4:6], newest_first[2:4], newest_first[0:2]]
+    assert queries.captured_queries
+    assert not [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
+def test_paging_links_keep_the_filters(owner_client, monkeypatch):
+    monkeypatch.setattr(views, "ENTRY_PAGE_SIZE", 1)
+    salesperson = factories.SalespersonFactory(code="KEEP")
+    kept = [factories.LogEntryFactory(salesperson=salesperson, date=TODAY) for _ in range(2)]
+    factories.LogEntryFactory(date=TODAY)
+    response = owner_client.get(URL, {"salesperson": "KEEP"})
+    older = response.context["page"].older
+    assert f"salesperson=KEEP&amp;after={older}".encode() in response.content
+    assert shown(owner_client.get(URL, {"salesperson": "KEEP", "after": str(older)})) == [
+        kept[0].pk
+    ]
+
+
+@pytest.mark.parametrize("cursor", ["", "garbage", "2025-13-01_5", "2025-01-01_x", "2025-01-01_0"])
+def test_mangled_page_cursor_shows_the_first_page(owner_client, cursor):
+    entry = factories.LogEntryFactory()
+    response = owner_client.get(URL, {"after": cursor, "before": cursor})
+    assert response.status_code == 200
+    assert shown(response) == [entry.pk]
+
+
+def test_entry_page_knows_there_is_nothing_newer_on_the_first_page(db):
+    entries = factories.LogEntryFactory.create_batch(3, date=TODAY)
+    page = entry_page(entry_list_queryset(), size=3)
+    assert [e.pk for e in page] == [e.pk for e in reversed(entries)]
+    assert page.newer is None
+    assert page.older is None
+    assert not page.has_other_pages
+
+
+def test_entry_cursor_round_trips_through_the_url():
+    cursor = EntryCursor(TODAY, 42)
+    assert EntryCursor.parse(str(cursor)) == cursor
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_entry_list_query_count_does_not_grow_with_rows(
+    owner_client, django_assert_num_queries, rows
+):
+    factories.LogEntryFactory.create_batch(rows)
+    # session, user, the four filter selects (salesperson, template, group, campaign), the page
+    with django_assert_num_queries(7):
+        response = owner_client.get(URL)
+    assert len(shown(response)) == rows
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_filtered_entry_list_query_count_does_not_grow_with_rows(
+    owner_client, django_assert_num_queries, rows
+):
+    contact = factories.PersonFactory(number="CP424242")
+    factories.LogEntryFactory.create_batch(rows, contact=contact)
+    # ... plus the contact lookup of the filter
+    with django_assert_num_queries(8):
+        response = owner_client.get(URL, {"contact": "CP424242", "after": "9999-12-31_1"})
+    assert len(shown(response)) == rows
