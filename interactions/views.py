@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -28,8 +30,28 @@ def entry_list(request: HttpRequest) -> HttpResponse:
             before=selectors.EntryCursor.parse(request.GET.get("before")),
             size=ENTRY_PAGE_SIZE,
         )
-    context = {"nav": "entries", "form": form, "page": page, "filtered": form.has_changed()}
+    context = {
+        "nav": "entries",
+        "form": form,
+        "page": page,
+        "filtered": form.has_changed(),
+        "create_query": _create_interaction_query(form),
+    }
     return render(request, "interactions/entry_list.html", context)
+
+
+def _create_interaction_query(form: EntryFilterForm) -> str:
+    """`Create Interaction` on the list pre-fills what the list is filtered on."""
+    if not form.is_valid():
+        return ""
+    data = form.cleaned_data
+    contact = data.get("contact") or data.get("company")
+    prefill = {
+        "prefill_contact": contact.pk if contact else None,
+        "prefill_salesperson": data["salesperson"].pk if data.get("salesperson") else None,
+        "campaign": data["campaign"].pk if data.get("campaign") else None,
+    }
+    return urlencode({key: value for key, value in prefill.items() if value is not None})
 
 
 @require_safe

@@ -302,8 +302,8 @@ class InteractionWizard(NamedUrlWizardView):
     def _type_initial(self, prefill: dict) -> dict:
         now = timezone.localtime()
         contact = self.draft.context_contact
-        if contact is None and prefill.get("contact"):
-            contact = Contact.objects.filter(pk=prefill["contact"]).first()
+        if contact is None and prefill.get("prefill_contact"):
+            contact = Contact.objects.filter(pk=prefill["prefill_contact"]).first()
         return {
             "contact": contact,
             "salesperson": self._default_salesperson(contact, prefill),
@@ -318,8 +318,10 @@ class InteractionWizard(NamedUrlWizardView):
             getattr(self.request.user, "salesperson", None),
             contact.salesperson if contact else None,
         ]
-        if prefill.get("salesperson"):
-            candidates.insert(0, Salesperson.objects.filter(pk=prefill["salesperson"]).first())
+        if prefill.get("prefill_salesperson"):
+            candidates.insert(
+                0, Salesperson.objects.filter(pk=prefill["prefill_salesperson"]).first()
+            )
         return next((s for s in candidates if s is not None and not s.blocked), None)
 
     # --- rendering and finishing -------------------------------------------------------------
@@ -417,8 +419,8 @@ def _int_param(request, name) -> int | None:
 def wizard_start(request):
     """`Create Interaction`: a new draft with the context it was started from, then step 1.
 
-    ?contact= and ?salesperson= fix the context; ?campaign=, ?opportunity= (and a contact or
-    salesperson filter from the Interaction Log Entries list) only pre-fill.
+    ?contact= and ?salesperson= fix the context; ?campaign=, ?opportunity=, ?prefill_contact= and
+    ?prefill_salesperson= (from the Interaction Log Entries filter) only pre-fill.
     """
     from contacts.selectors import get_contact_for_user, get_salesperson_for_user
 
@@ -438,7 +440,7 @@ def wizard_start(request):
         salesperson = get_salesperson_for_user(request, salesperson_id)
     prefill = {
         name: value
-        for name in ("campaign", "opportunity")
+        for name in ("campaign", "opportunity", "prefill_contact", "prefill_salesperson")
         if (value := _int_param(request, name)) is not None
     }
     draft = draft_start(

@@ -615,3 +615,19 @@ def test_postponed_interactions_page_runs_a_fixed_number_of_queries(
         )
     with django_assert_num_queries(4):
         assert owner_client.get(reverse("interactions:draft_list")).status_code == 200
+
+
+def test_create_interaction_from_the_log_list_prefills_its_filter(owner_client, person, call):
+    salesperson = factories.SalespersonFactory(code="PRE")
+    listing = owner_client.get(
+        reverse("interactions:entry_list"), {"contact": person.number, "salesperson": "PRE"}
+    )
+    query = listing.context["create_query"]
+    assert f"prefill_contact={person.pk}" in query
+    response = owner_client.get(f"{reverse('interactions:wizard_start')}?{query}")
+    draft = InteractionDraft.objects.get()
+    assert draft.context_contact is None  # pre-filled, not fixed
+    page = owner_client.get(response["Location"], follow=True)
+    initial = page.context["wizard"]["form"].initial
+    assert initial["contact"] == person
+    assert initial["salesperson"] == salesperson
