@@ -405,6 +405,15 @@ class DraftStatus(models.TextChoices):
     FINISHED = "finished", _("Finished")
 
 
+# The Create Interaction wizard's steps, in order (names appear in URLs and saved drafts).
+WIZARD_STEPS = {
+    "type": _("Type"),
+    "content": _("Content"),
+    "related": _("Related to"),
+    "result": _("Result"),
+}
+
+
 class DraftQuerySet(models.QuerySet):
     def owned_by(self, user) -> DraftQuerySet:
         return self.filter(owner=user)
@@ -499,3 +508,7 @@ class InteractionDraft(models.Model):
 
     def is_owned_by(self, user) -> bool:
         return self.owner_id == user.pk
+
+    @property
+    def step_title(self) -> str:
+        return WIZARD_STEPS.get(self.current_step, WIZARD_STEPS["type"])

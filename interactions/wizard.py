@@ -22,7 +22,7 @@ from formtools.wizard.views import NamedUrlWizardView
 
 from contacts.models import Contact, CorrespondenceType, Salesperson
 from interactions.merge import merge, merge_values
-from interactions.models import DraftStatus, InteractionTemplate
+from interactions.models import WIZARD_STEPS, DraftStatus, InteractionTemplate
 from interactions.selectors import get_draft_for_user
 from interactions.services import (
     draft_delete,
@@ -33,12 +33,6 @@ from interactions.services import (
 )
 from interactions.wizard_forms import ContentForm, RelatedForm, ResultForm, TypeForm
 
-STEP_TITLES = {
-    "type": _("Type"),
-    "content": _("Content"),
-    "related": _("Related to"),
-    "result": _("Result"),
-}
 CONTROL_KEYS = {"csrfmiddlewaretoken", "wizard_goto_step", "wizard_cancel"}
 
 
@@ -330,9 +324,9 @@ class InteractionWizard(NamedUrlWizardView):
         context = super().get_context_data(form=form, **kwargs)
         context["draft"] = self.draft
         context["step_titles"] = [
-            (step, STEP_TITLES[step], step == self.steps.current) for step in self.get_form_list()
+            (step, WIZARD_STEPS[step], step == self.steps.current) for step in self.get_form_list()
         ]
-        context["step_title"] = STEP_TITLES[self.steps.current]
+        context["step_title"] = WIZARD_STEPS[self.steps.current]
         context["is_last_step"] = self.steps.current == self.steps.last
         if self.steps.current == "content":
             context["stored_attachment"] = (
