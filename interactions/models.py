@@ -171,6 +171,15 @@ class LogEntryQuerySet(models.QuerySet):
     def newest_first(self) -> LogEntryQuerySet:
         return self.order_by("-date", "-id")
 
+    def between(self, date_from=None, date_to=None) -> LogEntryQuerySet:
+        """Entries dated in the period; either end may be open (None)."""
+        entries = self
+        if date_from is not None:
+            entries = entries.filter(date__gte=date_from)
+        if date_to is not None:
+            entries = entries.filter(date__lte=date_to)
+        return entries
+
     def statistics(self) -> dict:
         """Number, cost, duration, last interaction and last attempt (spec section 5)."""
         from django.db.models import Count, Max, Sum
@@ -378,6 +387,78 @@ class InteractionLogEntry(models.Model):
         if self.information_flow == InformationFlow.INBOUND:
             return _("%(what)s from %(who)s") % {"what": description, "who": self.contact.name}
         return description
+
+
+class DayTotalsQuerySet(models.QuerySet):
+    def between(self, date_from=None, date_to=None) -> DayTotalsQuerySet:
+        totals = self
+        if date_from is not None:
+            totals = totals.filter(date__gte=date_from)
+        if date_to is not None:
+            totals = totals.filter(date__lte=date_to)
+        return totals
+
+    def statistics(self) -> dict:
+        """The same figures as `LogEntryQuerySet.statistics`, from the daily totals."""
+        from django.db.models import Max, Sum
+
+        return self.aggregate(
+            count=Sum("entries", default=0),
+            cost=Sum("cost", default=0),
+            duration=Sum("duration", default=0),
+            last_date=Max("date", filter=Q(successful__gt=0)),
+            last_attempt=Max("date", filter=Q(attempted__gt=0)),
+        )
+
+
+class EntryDayTotals(models.Model):
+    """Totals of the active (not canceled) log entries per day, salesperson, template and group.
+
+    Statistics of a salesperson, template or group cover 100,000s of entries; summed from these
+    rows they cost a few thousand rows instead. Database triggers on the log entry table keep
+    them (migration 0003): every insert, update and delete, whichever code path or bulk
+    statement wrote it, adds its difference in the same transaction, so they are never stale.
+    Every column is additive, which is what lets a cancel or a delete subtract exactly.
+    """
+
+    date = models.DateField(_("date"))
+    salesperson = models.ForeignKey(
+        "contacts.Salesperson",
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="day_totals",
+        db_index=False,
+    )
+    template = models.ForeignKey(
+        InteractionTemplate, on_delete=models.CASCADE, related_name="day_totals", db_index=False
+    )
+    group = models.ForeignKey(
+        InteractionGroup, on_delete=models.CASCADE, related_name="day_totals", db_index=False
+    )
+    entries = models.IntegerField(_("no. of interactions"), default=0)
+    cost = models.DecimalField(_("cost (LCY)"), max_digits=18, decimal_places=2, default=0)
+    duration = models.DecimalField(_("duration (min.)"), max_digits=18, decimal_places=2, default=0)
+    # Entries not marked `attempt failed`, and entries initiated by us (spec section 5).
+    successful = models.IntegerField(default=0)
+    attempted = models.IntegerField(default=0)
+
+    objects = DayTotalsQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("daily totals of log entries")
+        verbose_name_plural = _("daily totals of log entries")
+        constraints = [
+            # The triggers' ON CONFLICT target; a blank salesperson is one key like any other.
+            models.UniqueConstraint(
+                fields=["salesperson", "template", "group", "date"],
+                nulls_distinct=False,
+                name="daytotals_one_row_per_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["template", "date"], name="daytotals_template_idx"),
+            models.Index(fields=["group", "date"], name="daytotals_group_idx"),
+        ]
 
 
 class InteractionComment(Tracked):
