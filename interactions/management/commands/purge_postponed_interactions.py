@@ -1,0 +1,82 @@
+"""`purge_postponed_interactions --older-than DAYS [--dry-run]` (spec sections 2 and 8)."""
+
+from __future__ import annotations
+
+import datetime
+import sys
+
+from django.core.files.storage import default_storage
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from interactions.management.commands._options import positive_int
+from interactions.models import InteractionDraft
+from interactions.services import draft_files
+
+
+def stale_drafts(changed_before: datetime.datetime):
+    """Drafts of every status (postponed, abandoned in progress, finished) unchanged since."""
+    return InteractionDraft.objects.filter(updated_at__lt=changed_before)
+
+
+def purge_batch(*, changed_before: datetime.datetime, batch_size: int) -> int:
+    """Claim and delete one batch of drafts with their uploaded files (after commit).
+
+    A draft being finished or resumed holds its row lock, so it is skipped here; the
+    ``updated_at`` test is applied again to the locked row, so one touched meanwhile stays.
+    """
+    with transaction.atomic(durable=True):
+        drafts = list(
+            stale_drafts(changed_before)
+            .select_for_update(skip_locked=True)
+            .only("id", "state")[:batch_size]
+        )
+        if not drafts:
+            return 0
+        files = [name for draft in drafts for name in draft_files(draft)]
+        # Finished drafts' entries keep their data; only their link to the draft is cleared.
+        InteractionDraft.objects.filter(pk__in=[d.pk for d in drafts]).delete()
+        if files:
+            transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
+    return len(drafts)
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete postponed interactions (drafts) nobody has changed for DAYS days, together with "
+        "abandoned in-progress and finished wizard runs of that age and the files uploaded into "
+        "them. Safe to run twice at once: each batch is claimed with SKIP LOCKED."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--older-than",
+            type=positive_int,
+            required=True,
+            metavar="DAYS",
+            help="purge drafts last changed more than DAYS days ago (at least 1)",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="only count what would go")
+        parser.add_argument(
+            "--batch-size", type=positive_int, default=1000, help="drafts per transaction"
+        )
+
+    def handle(self, *args, older_than: int, dry_run: bool, batch_size: int, **options):
+        changed_before = timezone.now() - datetime.timedelta(days=older_than)
+        total = stale_drafts(changed_before).count()
+        if dry_run:
+            self.stdout.write(
+                f"Dry run: would purge {total} postponed interactions unchanged for more than "
+                f"{older_than} days. Nothing deleted."
+            )
+            return
+        purged = 0
+        with tqdm(total=total, unit="draft", disable=None, file=sys.stderr) as bar:
+            while count := purge_batch(changed_before=changed_before, batch_size=batch_size):
+                purged += count
+                bar.update(count)
+        self.stdout.write(
+            f"Purged {purged} postponed interactions unchanged for more than {older_than} days."
+        )
