@@ -1,0 +1,112 @@
+"""`export_interactions [--since DATE] [-o FILE]` (spec section 8)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from tqdm import tqdm
+
+from interactions.csv_export import CHUNK_SIZE, HEADER, entry_rows
+from interactions.management.commands._options import iso_date
+from interactions.models import InteractionLogEntry
+
+
+class _Lines:
+    """Lets csv.writer write through the command's stdout wrapper (tests capture it)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        self.stream.write(text, ending="")
+
+
+class Command(BaseCommand):
+    help = (
+        "Write interaction log entries as CSV (UTF-8, comma-separated, header row; the same "
+        "columns as the browser export), oldest first. Rows are streamed, so memory stays flat "
+        "at millions of entries. With -o the file appears complete or not at all: it is "
+        "written to a temporary file in the same folder and renamed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--since", type=iso_date, metavar="DATE", help="only entries dated on or after DATE"
+        )
+        parser.add_argument(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="write to FILE instead of standard output (replaced only when complete)",
+        )
+        parser.add_argument(
+            "--neutralise-formulas",
+            action="store_true",
+            help="prefix ' to text cells starting with = + - @ (for spreadsheets)",
+        )
+
+    def handle(self, *args, since, output: str | None, neutralise_formulas: bool, **options):
+        entries = InteractionLogEntry.objects.order_by("date", "id")
+        if since is not None:
+            entries = entries.filter(date__gte=since)
+        scope = f" dated on or after {since.isoformat()}" if since else ""
+        if output is None:
+            count = self._export(entries, _Lines(self.stdout), neutralise_formulas)
+            # Standard output carries the CSV; the summary goes beside it.
+            self.stderr.write(f"Exported {count} log entries{scope}.")
+            return
+        target = Path(output)
+        if not target.parent.is_dir():
+            raise CommandError(f"Cannot write {output}: folder {target.parent} does not exist.")
+        if target.is_dir():
+            raise CommandError(f"Cannot write {output}: it is a folder.")
+        try:
+            handle, temporary = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+            )
+        except OSError as exc:
+            raise CommandError(f"Cannot write {output}: {exc.strerror}.") from exc
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                count = self._export(entries, stream, neutralise_formulas)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private (0600)
+            os.replace(temporary, target)
+        except BaseException as exc:
+            Path(temporary).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise CommandError(f"Cannot write {output}: {exc}") from exc
+            raise
+        self.stdout.write(f"Exported {count} log entries{scope} to {output}.")
+
+    def _export(self, entries, stream, neutralise_formulas: bool) -> int:
+        writer = csv.writer(stream)
+        writer.writerow(HEADER)
+        count = 0
+        with tqdm(unit="entry", disable=None, file=sys.stderr) as bar:
+            if not bar.disable:
+                bar.total = entries.count()
+                bar.refresh()
+            # In a transaction the server-side cursor streams; outside one Django declares it
+            # WITH HOLD, which makes Postgres materialise the whole result first.
+            with transaction.atomic():
+                for row in entry_rows(entries, neutralise_formulas=neutralise_formulas):
+                    writer.writerow(row)
+                    count += 1
+                    if count % CHUNK_SIZE == 0:
+                        bar.update(CHUNK_SIZE)
+            bar.update(count % CHUNK_SIZE)
+        return count
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

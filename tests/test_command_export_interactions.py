@@ -1,0 +1,207 @@
+"""`export_interactions [--since DATE] [-o FILE]` and the shared CSV writer (spec sections 5, 8)."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import itertools
+import threading
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from interactions import csv_export
+from interactions.csv_export import HEADER, Echo, entry_rows, neutralise
+from interactions.models import InteractionLogEntry
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("export_interactions", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def read(path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def entries():
+    return [
+        factories.LogEntryFactory(date=datetime.date(2026, 3, 1), description="March"),
+        factories.LogEntryFactory(date=datetime.date(2026, 1, 1), description="January"),
+        factories.LogEntryFactory(date=datetime.date(2026, 2, 1), description="=HYPERLINK(x)"),
+    ]
+
+
+def test_export_to_a_file_writes_every_entry_oldest_first_and_prints_a_summary(entries, tmp_path):
+    target = tmp_path / "entries.csv"
+
+    out, _err = run("-o", str(target))
+
+    assert out.splitlines() == [f"Exported 3 log entries to {target}."]
+    rows = read(target)
+    assert list(rows[0]) == HEADER
+    assert [r["description"] for r in rows] == ["January", "=HYPERLINK(x)", "March"]
+    first = rows[0]
+    entry = entries[1]
+    assert first["entry_no"] == str(entry.pk)
+    assert first["contact_no"] == entry.contact.number
+    assert first["company_no"] == entry.contact.company.number
+    assert first["template"] == entry.template.code
+    assert first["salesperson"] == entry.salesperson.code
+    assert first["cost"] == "2.50"
+    assert first["canceled"] == "no"
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+
+
+def test_since_keeps_entries_dated_on_or_after_the_date(entries, tmp_path):
+    target = tmp_path / "entries.csv"
+
+    out, _err = run("--since", "2026-02-01", "-o", str(target))
+
+    assert out.strip() == f"Exported 2 log entries dated on or after 2026-02-01 to {target}."
+    assert [r["date"] for r in read(target)] == ["2026-02-01", "2026-03-01"]
+
+
+def test_without_output_the_csv_goes_to_stdout_and_the_summary_to_stderr(entries):
+    out, err = run()
+
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == HEADER
+    assert len(rows) == 4
+    assert err.strip() == "Exported 3 log entries."
+
+
+def test_formulas_are_kept_unless_asked_to_neutralise_them(entries, tmp_path):
+    raw, safe = tmp_path / "raw.csv", tmp_path / "safe.csv"
+
+    run("-o", str(raw))
+    run("-o", str(safe), "--neutralise-formulas")
+
+    assert read(raw)[1]["description"] == "=HYPERLINK(x)"
+    assert read(safe)[1]["description"] == "'=HYPERLINK(x)"
+
+
+def test_a_failed_export_leaves_the_previous_file_untouched(entries, tmp_path, monkeypatch):
+    target = tmp_path / "entries.csv"
+    target.write_text("previous export\n")
+
+    def broken_rows(queryset, *, neutralise_formulas):
+        yield ["1"] * len(HEADER)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(
+        "interactions.management.commands.export_interactions.entry_rows", broken_rows
+    )
+    with pytest.raises(CommandError, match="No space left on device"):
+        run("-o", str(target))
+
+    assert target.read_text() == "previous export\n"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--since", "yesterday"], "'yesterday' is not a date; write it as YYYY-MM-DD"),
+        (["-o", "/no/such/folder/out.csv"], "folder /no/such/folder does not exist"),
+    ],
+)
+def test_bad_input_is_a_clear_error(args, message):
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_exports_to_the_same_file_at_once_leave_one_complete_file(tmp_path):
+    for _ in range(50):
+        factories.LogEntryFactory()
+    target = tmp_path / "entries.csv"
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def export():
+        try:
+            barrier.wait(10)
+            run("-o", str(target))
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=export) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert len(read(target)) == 50
+    assert list(tmp_path.iterdir()) == [target]
+
+
+# --- The shared writer ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+31 20 123", "'+31 20 123"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain", "plain"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
+def test_neutralise_prefixes_an_apostrophe_to_formula_starts(cell, expected):
+    assert neutralise(cell) == expected
+
+
+def test_entry_rows_follow_the_header_and_the_querysets_filter_and_order(entries):
+    queryset = InteractionLogEntry.objects.filter(description__in=["March", "January"])
+
+    rows = list(entry_rows(queryset.order_by("-date"), neutralise_formulas=True))
+
+    assert [len(r) for r in rows] == [len(HEADER)] * 2
+    assert [r[HEADER.index("description")] for r in rows] == ["March", "January"]
+
+
+def test_entry_rows_neutralise_only_when_asked(entries):
+    queryset = InteractionLogEntry.objects.filter(pk=entries[2].pk)
+    index = HEADER.index("description")
+
+    assert next(entry_rows(queryset, neutralise_formulas=True))[index] == "'=HYPERLINK(x)"
+    assert next(entry_rows(queryset, neutralise_formulas=False))[index] == "=HYPERLINK(x)"
+
+
+def test_entry_rows_read_through_a_chunked_iterator(entries, monkeypatch):
+    # The rows come from one query read in chunks, never from a list of every row.
+    monkeypatch.setattr(csv_export, "CHUNK_SIZE", 2)
+    queryset = InteractionLogEntry.objects.order_by("id")
+
+    rows = entry_rows(queryset, neutralise_formulas=False)
+
+    assert not isinstance(rows, list)
+    assert len(list(rows)) == 3
+
+
+def test_echo_turns_csv_writer_calls_into_lines_for_a_streaming_response(entries):
+    writer = csv.writer(Echo())
+    rows = entry_rows(InteractionLogEntry.objects.order_by("id"), neutralise_formulas=True)
+
+    lines = [writer.writerow(row) for row in itertools.chain([HEADER], rows)]
+
+    assert lines[0] == ",".join(HEADER) + "\r\n"
+    assert len(lines) == 4
