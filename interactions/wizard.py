@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -31,9 +32,21 @@ from interactions.services import (
     interaction_log,
     resolve_correspondence_type,
 )
-from interactions.wizard_forms import ContentForm, RelatedForm, ResultForm, TypeForm
+from interactions.wizard_forms import (
+    ContentForm,
+    RelatedForm,
+    ResultForm,
+    SegmentTypeForm,
+    TypeForm,
+)
 
 CONTROL_KEYS = {"csrfmiddlewaretoken", "wizard_goto_step", "wizard_cancel"}
+
+# A draft started from a segment needs two things from `segments`: `assign` (what `Finish` does:
+# assign the interaction to the segment) and `lines_follow` (the last step says how many lines
+# will follow and which personalised ones will not). `segments` depends on this app, so it
+# registers them here at start-up (`SegmentsConfig.ready`) instead of this module importing it.
+SEGMENT_SERVICES: dict[str, Callable] = {}
 
 
 class DraftFileStorage:
@@ -105,6 +118,11 @@ class DraftStorage(BaseStorage):
         self._saved = self._dump()
 
 
+def _not_for_segment(wizard: InteractionWizard) -> bool:
+    """A segment's Create Interaction assigns, it logs nothing: no Result step."""
+    return wizard.draft.context_segment_id is None
+
+
 def _needs_content(wizard: InteractionWizard) -> bool:
     values = wizard.type_values()
     if values is None:
@@ -121,7 +139,7 @@ class InteractionWizard(NamedUrlWizardView):
         ("related", RelatedForm),
         ("result", ResultForm),
     ]
-    condition_dict = {"content": _needs_content}
+    condition_dict = {"content": _needs_content, "result": _not_for_segment}
     template_name = "interactions/wizard.html"
     file_storage = None  # set per request in dispatch(): the draft's own folder
 
@@ -137,6 +155,17 @@ class InteractionWizard(NamedUrlWizardView):
     @property
     def draft(self):
         return self.storage.draft
+
+    @property
+    def segment(self):
+        """The segment this run was started from, or None for a contact's interaction."""
+        return self.draft.context_segment
+
+    def get_form_list(self):
+        form_list = super().get_form_list()
+        if self.draft.context_segment_id is not None:
+            form_list["type"] = SegmentTypeForm
+        return form_list
 
     def get_step_url(self, step):
         return reverse(self.url_name, kwargs={"draft_id": self.draft.pk, "step": step})
@@ -160,6 +189,9 @@ class InteractionWizard(NamedUrlWizardView):
 
     def _already_finished(self):
         """A replayed `Finish` (or an old tab) lands on what the draft produced."""
+        if self.segment is not None:
+            messages.info(self.request, _("This interaction has already been assigned."))
+            return redirect(self.segment.get_absolute_url())
         entry = self.draft.log_entry if hasattr(self.draft, "log_entry") else None
         messages.info(self.request, _("This interaction has already been logged."))
         if entry is not None:
@@ -235,6 +267,9 @@ class InteractionWizard(NamedUrlWizardView):
             return ""
         if values["correspondence_type"]:
             return values["correspondence_type"]
+        if self.segment is not None:
+            # Resolved per contact when the header is applied to the lines.
+            return values["template"].correspondence_type
         return resolve_correspondence_type(template=values["template"], contact=values["contact"])
 
     def language(self) -> str:
@@ -248,6 +283,9 @@ class InteractionWizard(NamedUrlWizardView):
         )
 
     def get_form_kwargs(self, step=None):
+        if self.segment is not None:
+            # Delivering is decided when the segment is logged (`Send Attachments`).
+            return {"content": {"is_email": False}, "related": {"for_segment": True}}.get(step, {})
         if step == "type":
             return {"fixed_contact": self.draft.context_contact}
         values = self.type_values() or {}
@@ -262,6 +300,8 @@ class InteractionWizard(NamedUrlWizardView):
         return {}
 
     def get_form_initial(self, step):
+        if self.segment is not None:
+            return self._segment_initial(step)
         prefill = self.storage.extra_data.get("prefill", {})
         values = self.type_values() or {}
         template = values.get("template")
@@ -290,6 +330,49 @@ class InteractionWizard(NamedUrlWizardView):
                 "cost": template.unit_cost if template else 0,
                 "duration": template.unit_duration if template else 0,
                 "was_successful": True,
+            }
+        return {}
+
+    def _segment_initial(self, step) -> dict:
+        """Running Create Interaction again on a segment starts from what its header has."""
+        segment = self.segment
+        assigned = segment.template
+        values = self.type_values() or {}
+        template = values.get("template")
+        if step == "type":
+            if assigned is None:
+                return {}
+            initial = {
+                "template": assigned,
+                "ignore_contact_corres_type": segment.ignore_contact_corres_type,
+            }
+            # Only what differs from the template, so that choosing another template brings
+            # that template's defaults.
+            if segment.interaction_description != assigned.description:
+                initial["description"] = segment.interaction_description
+            if segment.language != assigned.language:
+                initial["language"] = segment.language
+            if segment.correspondence_type != assigned.correspondence_type:
+                initial["correspondence_type"] = segment.correspondence_type
+            return initial
+        same = template is not None and template == assigned
+        if step == "content" and template is not None:
+            if same and segment.language == self.language() and (segment.subject or segment.body):
+                initial = {"subject": segment.subject, "body": segment.body}
+            else:
+                content = template.content_for(self.language())
+                initial = {
+                    "subject": content.subject if content else "",
+                    "body": content.body if content else "",
+                }
+            self.storage.extra_data["generated_content"] = {"body": initial["body"]}
+            return initial
+        if step == "related" and template is not None:
+            source = segment if same else template
+            return {
+                "campaign": source.campaign_id,
+                "campaign_target": source.campaign_target,
+                "campaign_response": source.campaign_response,
             }
         return {}
 
@@ -328,6 +411,8 @@ class InteractionWizard(NamedUrlWizardView):
         ]
         context["step_title"] = WIZARD_STEPS[self.steps.current]
         context["is_last_step"] = self.steps.current == self.steps.last
+        if self.segment is not None and context["is_last_step"]:
+            context["segment_follow"] = SEGMENT_SERVICES["lines_follow"](self.segment)
         if self.steps.current == "content":
             context["stored_attachment"] = (
                 self.storage.data[self.storage.step_files_key].get("content", {}).get("attachment")
@@ -348,6 +433,8 @@ class InteractionWizard(NamedUrlWizardView):
         return {"subject": merge(subject, merged), "body": merge(body, merged)}
 
     def done(self, form_list, form_dict, **kwargs):
+        if self.segment is not None:
+            return self._assign_to_segment(form_dict)
         kind = form_dict["type"].cleaned_data
         content = form_dict["content"].cleaned_data if "content" in form_dict else {}
         related = form_dict["related"].cleaned_data
@@ -396,6 +483,53 @@ class InteractionWizard(NamedUrlWizardView):
             % {"no": entry.pk, "description": entry.description},
         )
         return redirect(entry.contact.get_absolute_url())
+
+    def _assign_to_segment(self, form_dict):
+        kind = form_dict["type"].cleaned_data
+        content = form_dict["content"].cleaned_data if "content" in form_dict else {}
+        related = form_dict["related"].cleaned_data
+        segment = self.segment
+        try:
+            following = SEGMENT_SERVICES["assign"](
+                draft=self.draft,
+                user=self.request.user,
+                template=kind["template"],
+                interaction_description=kind["description"],
+                language=self.language(),
+                correspondence_type=kind["correspondence_type"],
+                ignore_contact_corres_type=kind["ignore_contact_corres_type"],
+                information_flow=kind["information_flow"],
+                initiated_by=kind["initiated_by"],
+                subject=content.get("subject", ""),
+                body=content.get("body", ""),
+                attachment=content.get("attachment"),
+                campaign=related["campaign"],
+                campaign_target=related["campaign_target"],
+                campaign_response=related["campaign_response"],
+            )
+        except ValidationError as problems:
+            for problem in problems.messages:
+                messages.error(self.request, problem)
+            self.storage.current_step = "type"
+            self.storage.save()
+            self.storage.finalized = True
+            return redirect(self.get_step_url("type"))
+        except PermissionDenied:
+            # Logged meanwhile, or no longer the user's to change: the draft stays as it is.
+            self.storage.finalized = True
+            messages.error(
+                self.request,
+                _("Segment %(segment)s can no longer be changed; nothing was assigned.")
+                % {"segment": segment.number},
+            )
+            return redirect(segment.get_absolute_url())
+        self.storage.finalized = True
+        messages.success(
+            self.request,
+            _("Interaction %(template)s assigned to segment %(segment)s: %(lines)s lines follow.")
+            % {"template": kind["template"].code, "segment": segment.number, "lines": following},
+        )
+        return redirect(segment.get_absolute_url())
 
 
 def interaction_wizard_view():
@@ -467,7 +601,8 @@ def wizard_cancel(request, draft_id):
             )
             return redirect("interactions:draft_list")
         if choice == "no":
-            back = draft.context_contact.get_absolute_url() if draft.context_contact else None
+            context = draft.context_contact or draft.context_segment
+            back = context.get_absolute_url() if context else None
             draft_delete(draft=draft)
             messages.info(request, _("The interaction was discarded."))
             return redirect(back or "interactions:entry_list")

@@ -149,6 +149,72 @@ class TypeForm(forms.Form):
         return [self[name] for name in self.fields if name not in self.MORE]
 
 
+class SegmentTypeForm(forms.Form):
+    """Step 1 of Create Interaction on a segment: no contact, no date or salesperson (the segment
+    header has them); the correspondence type becomes the segment's default."""
+
+    template = TypeForm.base_fields["template"]
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=100,
+        required=False,
+        help_text=_("Left empty, the template's description is used."),
+    )
+    # "Show more"
+    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES, required=False)
+    correspondence_type = forms.ChoiceField(
+        label=_("Correspondence Type (Default)"),
+        choices=CORRESPONDENCE_CHOICES,
+        required=False,
+        help_text=_(
+            "Used for every contact when Ignore Contact Corres. Type is on; otherwise each "
+            "contact's own preference (or the template's default) decides, line by line."
+        ),
+    )
+    ignore_contact_corres_type = forms.BooleanField(
+        label=_("Ignore Contact Corres. Type"), required=False
+    )
+    information_flow = forms.ChoiceField(
+        label=_("Information Flow"), choices=FLOW_CHOICES, required=False
+    )
+    initiated_by = forms.ChoiceField(
+        label=_("Initiated By"), choices=INITIATED_CHOICES, required=False
+    )
+
+    MORE = (
+        "language",
+        "correspondence_type",
+        "ignore_contact_corres_type",
+        "information_flow",
+        "initiated_by",
+    )
+
+    def clean(self):
+        data = super().clean()
+        template = data.get("template")
+        if template is not None and not data.get("description"):
+            data["description"] = template.description
+        if (
+            data.get("ignore_contact_corres_type")
+            and not data.get("correspondence_type")
+            and template is not None
+            and not template.correspondence_type
+        ):
+            self.add_error(
+                "correspondence_type",
+                _("Choose the correspondence type to use instead of the contacts' own."),
+            )
+        return data
+
+    @property
+    def more_fields(self):
+        return [self[name] for name in self.MORE]
+
+    @property
+    def main_fields(self):
+        return [self[name] for name in self.fields if name not in self.MORE]
+
+
 class ContentForm(forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     body = forms.CharField(
@@ -218,9 +284,12 @@ class RelatedForm(forms.Form):
         Opportunity.objects.none(), label=_("Opportunity"), required=False
     )
 
-    def __init__(self, *args, company: Contact | None = None, **kwargs):
+    def __init__(self, *args, company: Contact | None = None, for_segment: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        if company is not None:
+        if for_segment:
+            # A segment header has a campaign but no opportunity (those belong to one company).
+            del self.fields["opportunity"]
+        elif company is not None:
             self.fields["opportunity"].queryset = (
                 Opportunity.objects.open().filter(contact_company=company).order_by("number")
             )

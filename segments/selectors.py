@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
+from contacts.models import CorrespondenceType
 from segments.models import LoggedSegment, Segment, SegmentLine
 
 LINE_TOTALS = {
@@ -78,3 +79,29 @@ def segment_totals(segment: Segment) -> dict:
 
 def logged_segments() -> QuerySet[LoggedSegment]:
     return LoggedSegment.objects.select_related("logged_by").order_by("-id")
+
+
+# Personalised lines named when a header change is about to reach the lines.
+PERSONALISED_SHOWN = 20
+
+
+def lines_follow(segment: Segment) -> dict:
+    """How many lines follow a header change, and which personalised lines do not."""
+    counts = segment.lines.aggregate(
+        following=Count("id", filter=Q(personalised=False)),
+        personalised=Count("id", filter=Q(personalised=True)),
+    )
+    shown = segment.lines.filter(personalised=True).select_related("contact").order_by("id")
+    return {**counts, "shown": list(shown[:PERSONALISED_SHOWN])}
+
+
+def has_email_lines(segment: Segment) -> bool:
+    """`Send Attachments` is offered only when some line is Email."""
+    return segment.lines.filter(correspondence_type=CorrespondenceType.EMAIL).exists()
+
+
+def canceled_logged_segments_summary() -> dict:
+    """What `Delete Canceled Segments` would remove: logged segments and their entries."""
+    return LoggedSegment.objects.filter(canceled=True).aggregate(
+        segment_count=Count("id"), entry_count=Sum("entry_count", default=0)
+    )

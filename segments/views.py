@@ -1,18 +1,79 @@
-"""Views: thin, function-based; objects come through the access helpers."""
+"""Views: thin, function-based; objects come through the access helpers, writes through services.
+
+Everyone signed in reads every segment. Changing, logging and deleting one is for its owner and
+Marketing Managers (`Segment.is_editable_by`); every view that changes a segment goes through
+`segment_change_view`, which also sends a request for a segment that was logged meanwhile to its
+logged segment with "already logged as logged segment N".
+"""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+import functools
 
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST, require_safe
+
+from contacts.models import MarketingSetup
 from interactions.models import InteractionLogEntry
-from segments import selectors
+from interactions.services import draft_start
+from segments import selectors, services
+from segments.forms import (
+    AddContactForm,
+    CriteriaForm,
+    LineForm,
+    LogSegmentForm,
+    ReuseForm,
+    SegmentCreateForm,
+    SegmentHeaderForm,
+)
+from segments.models import Segment, SegmentStatus
 
 SEGMENT_PAGE_SIZE = 50
 LINE_PAGE_SIZE = 100
 LOGGED_SEGMENT_PAGE_SIZE = 50
+REUSE_CHOICES_SHOWN = 50
+
+CRITERIA_ACTIONS = {
+    "add": (gettext_lazy("Add Contacts"), services.segment_add_contacts),
+    "reduce": (gettext_lazy("Reduce Contacts"), services.segment_reduce_contacts),
+    "refine": (gettext_lazy("Refine Contacts"), services.segment_refine_contacts),
+}
+
+
+def _posted(request: HttpRequest):
+    """The POST data to bind a form to (even when empty), or None on GET."""
+    return request.POST if request.method == "POST" else None
+
+
+def segment_change_view(view):
+    """Fetch the segment, refuse it unless the user may change it, and turn "logged meanwhile"
+    (before or inside the service) into a message on the logged segment's page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
+        segment = selectors.get_segment_for_user(request, pk)
+        try:
+            if segment.status == SegmentStatus.LOGGED:
+                raise services.SegmentAlreadyLogged(segment.logged_segment)
+            if not segment.is_editable_by(request.user):
+                raise PermissionDenied
+            return view(request, segment, *args, **kwargs)
+        except services.SegmentAlreadyLogged as logged:
+            messages.info(request, logged.message)
+            return redirect(logged.logged)
+
+    return wrapper
+
+
+# --- Segments list, new segment ------------------------------------------------------------------
 
 
 @require_safe
@@ -22,9 +83,41 @@ def segment_list(request: HttpRequest) -> HttpResponse:
     return render(request, "segments/segment_list.html", {"nav": "segments", "page": page})
 
 
+@permission_required("segments.add_segment", raise_exception=True)
+def segment_create(request: HttpRequest) -> HttpResponse:
+    numbered = MarketingSetup.load().segment_nos_id is not None
+    if request.method == "POST":
+        form = SegmentCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                segment = services.segment_create(user=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Segment %(no)s created.") % {"no": segment.number})
+                return redirect(segment)
+    else:
+        own = getattr(request.user, "salesperson", None)
+        form = SegmentCreateForm(
+            initial={
+                "date": timezone.localdate(),
+                "salesperson": own if own is not None and not own.blocked else None,
+            }
+        )
+    context = {"nav": "segments", "form": form, "numbered": numbered}
+    return render(request, "segments/segment_form.html", context)
+
+
+# --- One segment -----------------------------------------------------------------------------
+
+
 @require_safe
 def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     segment = selectors.get_segment_for_user(request, pk)
+    return _render_detail(request, segment, add_form=AddContactForm())
+
+
+def _render_detail(request, segment: Segment, *, add_form, status: int = 200) -> HttpResponse:
     # A segment can hold 100,000 lines: show them a page at a time, totals over all of them.
     lines = Paginator(selectors.segment_lines(segment), LINE_PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -35,8 +128,228 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "page": lines,
         "totals": selectors.segment_totals(segment),
         "logged_segment": getattr(segment, "logged_segment", None),
+        "can_change": segment.is_editable_by(request.user),
+        "add_form": add_form,
     }
-    return render(request, "segments/segment_detail.html", context)
+    return render(request, "segments/segment_detail.html", context, status=status)
+
+
+@segment_change_view
+def segment_edit(request: HttpRequest, segment: Segment) -> HttpResponse:
+    """The header form. When the change reaches the lines, the page first says how many lines
+    follow and which personalised ones do not; `Apply` then saves."""
+    form = SegmentHeaderForm(_posted(request), instance=segment)
+    follow = None
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in form.changed_data}
+        reaches_lines = bool(set(data) & set(services.HEADER_FIELDS))
+        if reaches_lines and "apply" not in request.POST and segment.lines.exists():
+            follow = selectors.lines_follow(segment)
+        else:
+            following = services.segment_update(segment=segment, user=request.user, data=data)
+            if reaches_lines:
+                messages.success(
+                    request,
+                    _("Segment %(no)s saved; %(lines)s lines follow the change.")
+                    % {"no": segment.number, "lines": following},
+                )
+            else:
+                messages.success(request, _("Segment %(no)s saved.") % {"no": segment.number})
+            return redirect(segment)
+    context = {"nav": "segments", "segment": segment, "form": form, "follow": follow}
+    return render(request, "segments/segment_edit.html", context)
+
+
+@segment_change_view
+def segment_delete(request: HttpRequest, segment: Segment) -> HttpResponse:
+    if request.method == "POST":
+        services.segment_delete(segment=segment, user=request.user)
+        messages.success(request, _("Segment %(no)s deleted.") % {"no": segment.number})
+        return redirect("segments:segment_list")
+    context = {"nav": "segments", "segment": segment, "totals": selectors.segment_totals(segment)}
+    return render(request, "segments/segment_confirm_delete.html", context)
+
+
+# --- Building the list of contacts ---------------------------------------------------------------
+
+
+@require_POST
+@segment_change_view
+def line_add(request: HttpRequest, segment: Segment) -> HttpResponse:
+    """Add one contact by hand (the form on the segment page)."""
+    form = AddContactForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, segment, add_form=form, status=400)
+    contact = form.cleaned_data["contact"]
+    try:
+        added = services.segment_add_contact(segment=segment, user=request.user, contact=contact)
+    except ValidationError as error:
+        form.add_error("contact", error)
+        return _render_detail(request, segment, add_form=form, status=400)
+    if not added.added:
+        messages.info(request, _("%(contact)s is on the segment already.") % {"contact": contact})
+    else:
+        messages.success(request, _("%(contact)s added.") % {"contact": contact})
+    if added.warning:
+        messages.warning(request, added.warning)
+    return redirect(segment)
+
+
+@segment_change_view
+def segment_criteria(request: HttpRequest, segment: Segment, action: str) -> HttpResponse:
+    """`Add Contacts`, `Reduce Contacts` or `Refine Contacts` by criteria."""
+    if action not in CRITERIA_ACTIONS:
+        raise Http404
+    title, service = CRITERIA_ACTIONS[action]
+    form = CriteriaForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        count = service(segment=segment, user=request.user, contacts=form.contacts())
+        done = {
+            "add": _("%(count)s contacts added (%(criteria)s)."),
+            "reduce": _("%(count)s lines removed (%(criteria)s)."),
+            "refine": _("%(count)s lines that did not match removed (%(criteria)s)."),
+        }[action]
+        messages.success(request, done % {"count": count, "criteria": form.described()})
+        return redirect(segment)
+    context = {
+        "nav": "segments",
+        "segment": segment,
+        "form": form,
+        "action": action,
+        "title": title,
+    }
+    return render(request, "segments/segment_criteria.html", context)
+
+
+@segment_change_view
+def segment_reuse(request: HttpRequest, segment: Segment) -> HttpResponse:
+    form = ReuseForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        logged = form.cleaned_data["logged_segment"]
+        count = services.segment_reuse(segment=segment, user=request.user, logged=logged)
+        messages.success(
+            request,
+            _("%(count)s contacts of logged segment %(logged)s (%(no)s) added.")
+            % {"count": count, "logged": logged.pk, "no": logged.segment_no},
+        )
+        return redirect(segment)
+    context = {
+        "nav": "segments",
+        "segment": segment,
+        "form": form,
+        "recent": selectors.logged_segments()[:REUSE_CHOICES_SHOWN],
+    }
+    return render(request, "segments/segment_reuse.html", context)
+
+
+@require_POST
+@segment_change_view
+def lines_remove(request: HttpRequest, segment: Segment) -> HttpResponse:
+    line_ids = [int(value) for value in request.POST.getlist("line") if value.isdigit()]
+    if not line_ids:
+        messages.error(request, _("Select the lines to remove first."))
+        return redirect(segment)
+    removed = services.segment_remove_lines(segment=segment, user=request.user, line_ids=line_ids)
+    messages.success(request, _("%(count)s lines removed.") % {"count": removed})
+    return redirect(segment)
+
+
+# --- Personalising a line ------------------------------------------------------------------------
+
+
+@segment_change_view
+def line_edit(request: HttpRequest, segment: Segment, line_pk: int) -> HttpResponse:
+    line = get_object_or_404(
+        segment.lines.select_related("contact", "template", "salesperson"), pk=line_pk
+    )
+    form = LineForm(_posted(request), instance=line)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.segment_line_personalise(
+                line=line, user=request.user, data=form.cleaned_data, changed=form.changed_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if form.changed_data:
+                messages.success(
+                    request,
+                    _("The line for %(contact)s is personalised.") % {"contact": line.contact},
+                )
+            return redirect(segment)
+    context = {"nav": "segments", "segment": segment, "line": line, "form": form}
+    return render(request, "segments/line_form.html", context)
+
+
+@require_POST
+@segment_change_view
+def line_reset(request: HttpRequest, segment: Segment, line_pk: int) -> HttpResponse:
+    line = get_object_or_404(segment.lines.select_related("contact"), pk=line_pk)
+    services.segment_line_reset(line=line, user=request.user)
+    messages.success(
+        request,
+        _("The line for %(contact)s follows the segment again.") % {"contact": line.contact},
+    )
+    return redirect(segment)
+
+
+# --- Create Interaction, Log -------------------------------------------------------------------
+
+
+@require_POST
+@segment_change_view
+def segment_create_interaction(request: HttpRequest, segment: Segment) -> HttpResponse:
+    """`Create Interaction` on the segment: the wizard's steps 1-3 with the segment as context."""
+    draft = draft_start(user=request.user, segment=segment)
+    return redirect("interactions:wizard_resume", draft_id=draft.pk)
+
+
+@segment_change_view
+def segment_log(request: HttpRequest, segment: Segment) -> HttpResponse:
+    """`Log Segment`: options, then every problem or the logged segment."""
+    offer_send = selectors.has_email_lines(segment)
+    form = LogSegmentForm(_posted(request), offer_send=offer_send)
+    problems = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.segment_log(
+                segment=segment,
+                user=request.user,
+                send_attachments=form.cleaned_data.get("send_attachments", False),
+                create_follow_up=form.cleaned_data["create_follow_up"],
+            )
+        except services.SegmentLogProblems as found:
+            problems = found
+        else:
+            logged = result.logged
+            messages.success(
+                request,
+                _("Segment %(no)s logged as logged segment %(logged)s: %(count)s interactions.")
+                % {"no": segment.number, "logged": logged.pk, "count": logged.entry_count},
+            )
+            if result.delivering:
+                messages.info(
+                    request,
+                    _("%(count)s emails are queued for delivery.") % {"count": result.delivering},
+                )
+            if result.follow_up is not None:
+                messages.success(
+                    request,
+                    _("Follow-up segment %(no)s created with the same contacts.")
+                    % {"no": result.follow_up.number},
+                )
+            return redirect(logged)
+    context = {
+        "nav": "segments",
+        "segment": segment,
+        "form": form,
+        "problems": problems,
+        "totals": selectors.segment_totals(segment),
+    }
+    return render(request, "segments/segment_log.html", context, status=400 if problems else 200)
+
+
+# --- Logged segments -----------------------------------------------------------------------------
 
 
 @require_safe
@@ -59,3 +372,45 @@ def logged_segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ).count(),
     }
     return render(request, "segments/logged_segment_detail.html", context)
+
+
+@permission_required("segments.cancel_loggedsegment", raise_exception=True)
+def logged_segment_switch_canceled(request: HttpRequest, pk: int) -> HttpResponse:
+    """`Switch Check Mark in Canceled`: the confirmation says how many entries change."""
+    logged = selectors.get_logged_segment_for_user(request, pk)
+    if request.method == "POST":
+        changed = services.logged_segment_switch_canceled(logged=logged, user=request.user)
+        if logged.canceled:
+            text = _("Logged segment %(logged)s canceled with %(count)s interactions.")
+        else:
+            text = _(
+                "Logged segment %(logged)s no longer canceled; %(count)s interactions restored."
+            )
+        messages.success(request, text % {"logged": logged.pk, "count": changed})
+        return redirect(logged)
+    entries = InteractionLogEntry.objects.filter(logged_segment=logged)
+    context = {
+        "nav": "logged_segments",
+        "logged": logged,
+        "entry_count": entries.count(),
+        "changing": entries.exclude(canceled=not logged.canceled).count(),
+    }
+    return render(request, "segments/logged_segment_switch.html", context)
+
+
+@permission_required("segments.delete_loggedsegment", raise_exception=True)
+def logged_segments_delete_canceled(request: HttpRequest) -> HttpResponse:
+    """`Delete Canceled Segments`: the confirmation says how many go."""
+    if request.method == "POST":
+        deleted = services.logged_segments_delete_canceled(user=request.user)
+        messages.success(
+            request,
+            _(
+                "%(segments)s canceled logged segments deleted; their %(entries)s interactions "
+                "stay, canceled, with their segment numbers."
+            )
+            % {"segments": deleted.segments, "entries": deleted.entries},
+        )
+        return redirect("segments:logged_segment_list")
+    context = {"nav": "logged_segments", **selectors.canceled_logged_segments_summary()}
+    return render(request, "segments/logged_segments_delete_canceled.html", context)

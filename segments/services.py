@@ -1,0 +1,916 @@
+"""Write paths of segments: build, assign an interaction, personalise lines, log (spec section 4).
+
+Every service that changes a segment first locks its row (``FOR NO KEY UPDATE``, which does not
+block foreign-key checks of unrelated inserts) and checks that it is still open and that the user
+may change it. So changes to one segment are serialised, `Log` never sees lines that a concurrent
+request is still adding, and a logged (frozen) segment can no longer change.
+
+Rows derived from the database are written set-based: adding contacts by criteria, applying the
+header to the lines and logging are each one ``INSERT ... SELECT`` or ``UPDATE ... FROM``,
+whatever the number of lines.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contacts.models import Contact, CorrespondenceType, MarketingSetup, Salesperson
+from interactions.models import (
+    DraftStatus,
+    InteractionDraft,
+    InteractionLogEntry,
+    InteractionTemplate,
+    InteractionTemplateContent,
+)
+from interactions.services import draft_files, resolve_correspondence_type
+from segments.models import LoggedSegment, Segment, SegmentLine, SegmentStatus
+
+# A number the series hands out may already be in use (a segment made in the admin, say); skip
+# ahead, but not forever.
+MAX_NUMBER_SKIPS = 100
+# Problem lines listed by `Log`: all of them up to this many, then a count of the rest.
+MAX_PROBLEM_LINES = 1000
+
+# The interaction fields a line copies from its header. When the header changes, lines that are
+# not personalised follow; these are also what `Reset to segment` re-applies.
+HEADER_FIELDS = (
+    "template",
+    "interaction_description",
+    "subject",
+    "body",
+    "language",
+    "correspondence_type",
+    "ignore_contact_corres_type",
+    "information_flow",
+    "initiated_by",
+    "unit_cost",
+    "unit_duration",
+    "campaign",
+    "campaign_target",
+    "campaign_response",
+    "salesperson",
+)
+GENERAL_FIELDS = ("description", "date", "salesperson")
+
+
+# --- Errors the views turn into messages -----------------------------------------------------
+
+
+class SegmentAlreadyLogged(PermissionDenied):
+    """The segment was logged (by this user a moment ago, or by someone else), so it is frozen.
+
+    A `PermissionDenied`, so that code which cannot import this app (the wizard) still treats
+    it as "may no longer change"; views that can say more catch it first."""
+
+    def __init__(self, logged: LoggedSegment) -> None:
+        self.logged = logged
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return _("Segment %(segment)s is already logged as logged segment %(logged)s.") % {
+            "segment": self.logged.segment_no,
+            "logged": self.logged.pk,
+        }
+
+
+@dataclass
+class LineProblem:
+    line_id: int
+    contact_number: str
+    contact_name: str
+    reasons: list[str]
+
+
+class SegmentLogProblems(Exception):
+    """Everything that keeps a segment from being logged; nothing has been written."""
+
+    def __init__(
+        self, segment_problems: list[str], lines: list[LineProblem], line_count: int
+    ) -> None:
+        self.segment_problems = segment_problems
+        self.lines = lines
+        self.line_count = line_count  # every problem line, also those beyond `lines`
+        super().__init__("; ".join([*segment_problems, f"{line_count} problem line(s)"]))
+
+    @property
+    def more_lines(self) -> int:
+        return self.line_count - len(self.lines)
+
+
+# --- Locking ---------------------------------------------------------------------------------
+
+
+def _lock_for_change(segment: Segment | int, user) -> Segment:
+    """The segment's row, locked until commit; refuse logged segments and other people's."""
+    pk = segment.pk if isinstance(segment, Segment) else segment
+    locked = (
+        Segment.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("salesperson", "template")
+        .get(pk=pk)
+    )
+    if locked.status == SegmentStatus.LOGGED:
+        raise SegmentAlreadyLogged(LoggedSegment.objects.get(segment=locked))
+    if not locked.is_editable_by(user):
+        raise PermissionDenied
+    return locked
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+# --- Numbers ---------------------------------------------------------------------------------
+
+
+def _next_segment_number() -> str:
+    series = MarketingSetup.load().segment_nos
+    if series is None:
+        raise ValidationError(_missing_segment_nos())
+    for _attempt in range(MAX_NUMBER_SKIPS):
+        (number,) = series.take()
+        if not Segment.objects.filter(number=number).exists():
+            return number
+    raise ValidationError(
+        _(
+            "The segment number series %(series)s keeps giving numbers that are already in use. "
+            "Ask a Marketing Manager to check it in Marketing Setup."
+        )
+        % {"series": series.code}
+    )
+
+
+def _missing_segment_nos() -> str:
+    return _(
+        "Segments are numbered from Segment Nos. in Marketing Setup, and no number series is "
+        "set there. A Marketing Manager can choose one on the Marketing Setup page."
+    )
+
+
+# --- Creating, changing and deleting a segment -------------------------------------------------
+
+
+def segment_create(
+    *,
+    user,
+    description: str,
+    date: datetime.date | None,
+    salesperson: Salesperson | None,
+) -> Segment:
+    """A new, empty segment numbered from `Segment Nos.` in Marketing Setup."""
+    with transaction.atomic(durable=True):
+        segment = Segment(
+            number=_next_segment_number(),
+            description=description,
+            date=date,
+            salesperson=salesperson,
+        )
+        segment.stamp(user)
+        segment.save()
+    return segment
+
+
+def segment_update(*, segment: Segment, user, data: dict[str, Any]) -> int:
+    """Change header fields; lines that are not personalised follow the interaction fields.
+
+    Returns the number of lines that followed (0 when no line-relevant field changed).
+    """
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        return _update_header(locked, user=user, data=data)
+
+
+def _update_header(segment: Segment, *, user, data: dict[str, Any]) -> int:
+    changed = [name for name, value in data.items() if getattr(segment, name) != value]
+    for name in changed:
+        setattr(segment, name, data[name])
+    if not changed:
+        return 0
+    segment.full_clean(exclude=["number", "attachment"])
+    segment.stamp(user)
+    segment.save()
+    if set(changed) & set(HEADER_FIELDS):
+        return _apply_header(segment, user=user)
+    return 0
+
+
+def segment_delete(*, segment: Segment, user) -> None:
+    """Delete an open segment with its lines (its postponed Create Interaction drafts go too)."""
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        names = [
+            name
+            for draft in InteractionDraft.objects.filter(context_segment=locked)
+            for name in draft_files(draft)
+        ]
+        locked.delete()
+        _delete_files_on_commit(names)
+
+
+def _delete_files_on_commit(names: list[str]) -> None:
+    if names:
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
+
+
+# --- Line values from the header ---------------------------------------------------------------
+# One SELECT list computes what a line takes from its header for one contact, used by adding
+# contacts (INSERT ... SELECT) and by applying the header (UPDATE ... FROM). Aliases: s = the
+# segment, c = the contact, t = the header's template, v = the template's content in the
+# contact's language when that differs from the header's.
+
+# The precedence of `interactions.services.resolve_correspondence_type`, written in SQL.
+CORRESPONDENCE_SQL = """CASE
+    WHEN s.ignore_contact_corres_type AND s.correspondence_type <> '' THEN s.correspondence_type
+    WHEN t.ignore_contact_corres_type OR c.correspondence_type = ''
+        THEN COALESCE(t.correspondence_type, '')
+    ELSE c.correspondence_type
+END"""
+
+# column -> expression
+LINE_VALUES = {
+    "template_id": "s.template_id",
+    "interaction_description": "s.interaction_description",
+    "subject": "COALESCE(v.subject, s.subject)",
+    "body": "COALESCE(v.body, s.body)",
+    "language": "COALESCE(v.language, s.language)",
+    "correspondence_type": CORRESPONDENCE_SQL,
+    "information_flow": "s.information_flow",
+    "initiated_by": "s.initiated_by",
+    "unit_cost": "s.unit_cost",
+    "unit_duration": "s.unit_duration",
+    "campaign_id": "s.campaign_id",
+    "campaign_target": "s.campaign_target",
+    "campaign_response": "s.campaign_response",
+    "salesperson_id": "s.salesperson_id",
+}
+
+
+def _header_joins() -> str:
+    template = _table(InteractionTemplate)
+    content = _table(InteractionTemplateContent)
+    return f"""
+    LEFT JOIN {template} t ON t.id = s.template_id
+    LEFT JOIN {content} v ON v.template_id = s.template_id AND v.language = c.language
+        AND c.language <> '' AND c.language <> s.language"""
+
+
+def _add_contacts(segment: Segment, *, user, contacts: QuerySet[Contact]) -> int:
+    """Insert a line, started from the header, for each of ``contacts`` not on the segment yet.
+
+    One statement whatever the number of contacts: the contacts' query is a sub-select, and
+    `ON CONFLICT` skips contacts that are already on the segment (one contact per segment).
+    """
+    contact_sql, contact_params = contacts.order_by().values("pk").query.sql_with_params()
+    now = timezone.now()
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    sql = f"""
+        INSERT INTO {_table(SegmentLine)} (
+            segment_id, contact_id, {", ".join(LINE_VALUES)}, personalised,
+            created_at, created_by_id, updated_at, updated_by_id
+        )
+        SELECT s.id, c.id, {", ".join(LINE_VALUES.values())}, false, %s, %s, %s, %s
+          FROM {_table(Contact)} c
+          JOIN {_table(Segment)} s ON s.id = %s
+          {_header_joins()}
+         WHERE c.id IN ({contact_sql})
+         ORDER BY c.name, c.number
+        ON CONFLICT (segment_id, contact_id) DO NOTHING
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, user_id, now, user_id, segment.pk, *contact_params])
+        return cursor.rowcount
+
+
+def _apply_header(segment: Segment, *, user, line: SegmentLine | None = None) -> int:
+    """Copy the header's interaction to every line that is not personalised (or to ``line``,
+    which `Reset to segment` un-personalises), resolving correspondence type and content
+    language per contact."""
+    lines = _table(SegmentLine)
+    if line is None:
+        which, params = "AND NOT l2.personalised", []
+    else:
+        which, params = "AND l2.id = %s", [line.pk]
+    assignments = ", ".join(f"{column} = x.{column}" for column in LINE_VALUES)
+    select_list = ", ".join(f"{value} AS {column}" for column, value in LINE_VALUES.items())
+    sql = f"""
+        UPDATE {lines} AS l
+           SET {assignments}, date = NULL, personalised = false,
+               updated_at = %s, updated_by_id = %s
+          FROM (
+            SELECT l2.id AS line_id, {select_list}
+              FROM {lines} l2
+              JOIN {_table(Contact)} c ON c.id = l2.contact_id
+              JOIN {_table(Segment)} s ON s.id = l2.segment_id
+              {_header_joins()}
+             WHERE l2.segment_id = %s {which}
+          ) AS x
+         WHERE l.id = x.line_id
+    """
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), user_id, segment.pk, *params])
+        return cursor.rowcount
+
+
+# --- Building the list of contacts ------------------------------------------------------------
+
+
+def segment_add_contacts(*, segment: Segment, user, contacts: QuerySet[Contact]) -> int:
+    """`Add Contacts` by criteria: matches not on the segment yet, never excluded or
+    privacy-blocked ones. Returns how many lines were added."""
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        return _add_contacts(locked, user=user, contacts=contacts.segmentable())
+
+
+def segment_reduce_contacts(*, segment: Segment, user, contacts: QuerySet[Contact]) -> int:
+    """`Reduce Contacts`: remove the lines whose contact matches. Returns how many went."""
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        removed, _by_model = SegmentLine.objects.filter(
+            segment=locked, contact__in=contacts.order_by().values("pk")
+        ).delete()
+        return removed
+
+
+def segment_refine_contacts(*, segment: Segment, user, contacts: QuerySet[Contact]) -> int:
+    """`Refine Contacts`: keep only the lines whose contact matches. Returns how many went."""
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        removed, _by_model = (
+            SegmentLine.objects.filter(segment=locked)
+            .exclude(contact__in=contacts.order_by().values("pk"))
+            .delete()
+        )
+        return removed
+
+
+def segment_reuse(*, segment: Segment, user, logged: LoggedSegment) -> int:
+    """`Reuse Segment`: append the contacts of a logged segment, exclusions respected
+    (better than BC, which ignores `Exclude from Segment` here)."""
+    contacts = Contact.objects.filter(segment_lines__segment_id=logged.segment_id)
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        return _add_contacts(locked, user=user, contacts=contacts.segmentable())
+
+
+@dataclass
+class AddedContact:
+    added: bool
+    warning: str = ""
+
+
+def segment_add_contact(*, segment: Segment, user, contact: Contact) -> AddedContact:
+    """Add one contact by hand: an excluded contact is added with a warning, a privacy-blocked
+    one never."""
+    if contact.privacy_blocked:
+        raise ValidationError(
+            _("%(contact)s is privacy blocked and cannot be added to a segment.")
+            % {"contact": contact}
+        )
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        added = _add_contacts(locked, user=user, contacts=Contact.objects.filter(pk=contact.pk))
+    warning = ""
+    if added and contact.exclude_from_segment:
+        warning = _(
+            "%(contact)s is marked Exclude from Segment. It was added because you chose it by "
+            "hand; criteria and Reuse Segment never add it."
+        ) % {"contact": contact}
+    return AddedContact(added=bool(added), warning=warning)
+
+
+def segment_remove_lines(*, segment: Segment, user, line_ids: Iterable[int]) -> int:
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        removed, _by_model = SegmentLine.objects.filter(
+            segment=locked, pk__in=list(line_ids)
+        ).delete()
+        return removed
+
+
+# --- Assigning the interaction (Create Interaction on a segment) -------------------------------
+
+
+def segment_interaction_assign(
+    *,
+    draft: InteractionDraft,
+    user,
+    template: InteractionTemplate,
+    interaction_description: str,
+    language: str = "",
+    correspondence_type: str = "",
+    ignore_contact_corres_type: bool = False,
+    information_flow: str = "",
+    initiated_by: str = "",
+    subject: str = "",
+    body: str = "",
+    attachment: File | None = None,
+    campaign=None,
+    campaign_target: bool = False,
+    campaign_response: bool = False,
+) -> int:
+    """`Finish` of Create Interaction on a segment: assign the interaction to the header and to
+    every line that is not personalised, and mark the draft finished, in one transaction.
+
+    A replayed Finish finds the draft finished and changes nothing. Returns the number of lines
+    that followed. Cost and duration come from the template (the segment wizard has no Result
+    step; the header form changes them).
+    """
+    with transaction.atomic(durable=True):
+        locked_draft = InteractionDraft.objects.select_for_update().get(pk=draft.pk)
+        if locked_draft.status == DraftStatus.FINISHED:
+            return 0
+        segment = _lock_for_change(locked_draft.context_segment_id, user)
+        data = {
+            "template": template,
+            "interaction_description": interaction_description or template.description,
+            "language": language,
+            "correspondence_type": correspondence_type or template.correspondence_type,
+            "ignore_contact_corres_type": ignore_contact_corres_type,
+            "information_flow": information_flow or template.information_flow,
+            "initiated_by": initiated_by or template.initiated_by,
+            "unit_cost": template.unit_cost,
+            "unit_duration": template.unit_duration,
+            "subject": subject,
+            "body": body,
+            "campaign": campaign,
+            "campaign_target": campaign_target,
+            "campaign_response": campaign_response,
+        }
+        for name, value in data.items():
+            setattr(segment, name, value)
+        if attachment is not None:
+            # Stored once with the segment; every entry it logs shares this file.
+            segment.attachment.save(attachment.name.rsplit("/", 1)[-1], attachment, save=False)
+        else:
+            content = template.content_for(language)
+            segment.attachment.name = content.attachment.name if content else ""
+        segment.full_clean(exclude=["number", "attachment"])
+        segment.stamp(user)
+        segment.save()
+        following = _apply_header(segment, user=user)
+
+        names = draft_files(locked_draft)
+        _delete_files_on_commit(names)
+        locked_draft.status = DraftStatus.FINISHED
+        locked_draft.state = {}
+        locked_draft.save(update_fields=["status", "state", "updated_at"])
+        return following
+
+
+# --- Personalising a line ----------------------------------------------------------------------
+
+# What a line's template brings with it when the line gets another template.
+TEMPLATE_DEFAULTS = (
+    "interaction_description",
+    "unit_cost",
+    "unit_duration",
+    "information_flow",
+    "initiated_by",
+    "correspondence_type",
+    "language",
+    "subject",
+    "body",
+    "campaign",
+    "campaign_target",
+    "campaign_response",
+)
+LINE_FIELDS = (
+    "template",
+    "interaction_description",
+    "subject",
+    "body",
+    "correspondence_type",
+    "salesperson",
+    "unit_cost",
+    "unit_duration",
+    "language",
+    "date",
+)
+
+
+def template_defaults_for_line(
+    *, template: InteractionTemplate, contact: Contact, segment: Segment
+) -> dict[str, Any]:
+    """The values a line takes from ``template`` for ``contact`` (same rules as the header)."""
+    content = template.content_for(contact.language) or template.content_for(template.language)
+    return {
+        "interaction_description": template.description,
+        "unit_cost": template.unit_cost,
+        "unit_duration": template.unit_duration,
+        "information_flow": template.information_flow,
+        "initiated_by": template.initiated_by,
+        "correspondence_type": resolve_correspondence_type(
+            template=template,
+            contact=contact,
+            segment_default=segment.correspondence_type,
+            segment_ignores_contact=segment.ignore_contact_corres_type,
+        ),
+        "language": content.language if content and content.language else template.language,
+        "subject": content.subject if content else "",
+        "body": content.body if content else "",
+        "campaign": template.campaign,
+        "campaign_target": template.campaign_target,
+        "campaign_response": template.campaign_response,
+    }
+
+
+def segment_line_personalise(
+    *, line: SegmentLine, user, data: dict[str, Any], changed: Iterable[str]
+) -> SegmentLine:
+    """Save the fields the user changed on one line and mark it personalised.
+
+    A new template first re-applies that template's defaults; fields the user changed in the
+    same form win over them.
+    """
+    changed = [name for name in changed if name in LINE_FIELDS]
+    with transaction.atomic(durable=True):
+        segment = _lock_for_change(line.segment_id, user)
+        locked = (
+            SegmentLine.objects.select_for_update(of=("self",))
+            .select_related("contact")
+            .get(pk=line.pk, segment=segment)
+        )
+        if not changed:
+            return locked
+        if "template" in changed and data["template"] is not None:
+            defaults = template_defaults_for_line(
+                template=data["template"], contact=locked.contact, segment=segment
+            )
+            for name, value in defaults.items():
+                setattr(locked, name, value)
+        for name in changed:
+            setattr(locked, name, data[name])
+        locked.personalised = True
+        locked.full_clean(exclude=["segment", "contact"])
+        locked.stamp(user)
+        locked.save()
+        return locked
+
+
+def segment_line_reset(*, line: SegmentLine, user) -> None:
+    """`Reset to segment`: the line follows its header again."""
+    with transaction.atomic(durable=True):
+        segment = _lock_for_change(line.segment_id, user)
+        _apply_header(segment, user=user, line=line)
+
+
+# --- Logging -----------------------------------------------------------------------------------
+
+
+@dataclass
+class LogResult:
+    logged: LoggedSegment
+    follow_up: Segment | None = None
+    delivering: int = 0
+
+
+def segment_log(
+    *, segment: Segment, user, send_attachments: bool = False, create_follow_up: bool = False
+) -> LogResult:
+    """`Log`: one interaction log entry per line, the `Logged Segment`, the segment frozen and,
+    if asked, a follow-up segment with the same contacts; all in one transaction.
+
+    Validation comes first and reports every problem (`SegmentLogProblems`) before anything is
+    written. The segment row lock makes a second `Log` of the same segment (another user, a
+    double-click, a replayed POST) wait for the first and then get `SegmentAlreadyLogged`; the
+    one-to-one `LoggedSegment.segment` is the database's backstop.
+    """
+    try:
+        with transaction.atomic(durable=True):
+            locked = _lock_for_change(segment, user)
+            _check_loggable(
+                locked, send_attachments=send_attachments, create_follow_up=create_follow_up
+            )
+            result = _log(locked, user=user, send_attachments=send_attachments)
+            if create_follow_up:
+                result.follow_up = _create_follow_up(locked, user=user)
+            return result
+    except IntegrityError:
+        logged = LoggedSegment.objects.filter(segment_id=segment.pk).first()
+        if logged is None:
+            raise
+        raise SegmentAlreadyLogged(logged) from None
+
+
+def _check_loggable(segment: Segment, *, send_attachments: bool, create_follow_up: bool) -> None:
+    problems = []
+    if not segment.description.strip():
+        problems.append(_("Enter a description for the segment."))
+    if not segment.lines.exists():
+        problems.append(_("The segment has no lines: add contacts first."))
+    if segment.template_id is None:
+        problems.append(
+            _("No interaction is assigned to the segment: use Create Interaction on it.")
+        )
+    if create_follow_up and MarketingSetup.load().segment_nos_id is None:
+        problems.append(
+            _("A follow-up segment needs a number: %(why)s") % {"why": _missing_segment_nos()}
+        )
+    lines, count = _problem_lines(segment, send_attachments=send_attachments)
+    if problems or count:
+        raise SegmentLogProblems(problems, lines, count)
+
+
+def _problem_lines(segment: Segment, *, send_attachments: bool) -> tuple[list[LineProblem], int]:
+    """The lines that cannot be logged with their reasons (the first MAX_PROBLEM_LINES), and
+    how many there are in all."""
+    problem = (
+        Q(salesperson__isnull=True)
+        | Q(salesperson__blocked=True)
+        | Q(template__isnull=True)
+        | Q(contact__privacy_blocked=True)
+    )
+    delivering = Q(correspondence_type=CorrespondenceType.EMAIL)
+    no_content = Q(subject__regex=r"^\s*$") & Q(body__regex=r"^\s*$")
+    if send_attachments:
+        problem |= delivering & (Q(contact__email="") | no_content)
+    rows = list(
+        segment.lines.filter(problem)
+        .order_by("id")
+        .values(
+            "id",
+            "contact__number",
+            "contact__name",
+            "contact__email",
+            "contact__privacy_blocked",
+            "salesperson_id",
+            "salesperson__code",
+            "salesperson__blocked",
+            "template_id",
+            "correspondence_type",
+            "subject",
+            "body",
+        )[: MAX_PROBLEM_LINES + 1]
+    )
+    count = len(rows)
+    if count > MAX_PROBLEM_LINES:
+        count = segment.lines.filter(problem).count()
+        rows = rows[:MAX_PROBLEM_LINES]
+    return [_line_problem(row, send_attachments=send_attachments) for row in rows], count
+
+
+def _line_problem(row: dict, *, send_attachments: bool) -> LineProblem:
+    reasons = []
+    if row["contact__privacy_blocked"]:
+        reasons.append(_("the contact is privacy blocked"))
+    if row["salesperson_id"] is None:
+        reasons.append(_("no salesperson"))
+    elif row["salesperson__blocked"]:
+        reasons.append(_("salesperson %(code)s is blocked") % {"code": row["salesperson__code"]})
+    if row["template_id"] is None:
+        reasons.append(_("no interaction template"))
+    if send_attachments and row["correspondence_type"] == CorrespondenceType.EMAIL:
+        if not row["contact__email"]:
+            reasons.append(_("the contact has no email address to deliver to"))
+        if not (row["subject"].strip() or row["body"].strip()):
+            reasons.append(_("an email to deliver needs a subject or a body"))
+    return LineProblem(row["id"], row["contact__number"], row["contact__name"], reasons)
+
+
+# Columns of the log entry a segment line becomes (spec section 4, "What a log entry gets").
+ENTRY_COLUMNS = (
+    "contact_id",
+    "contact_company_id",
+    "date",
+    "time",
+    "description",
+    "subject",
+    "template_id",
+    "group_id",
+    "salesperson_id",
+    "information_flow",
+    "initiated_by",
+    "correspondence_type",
+    "cost",
+    "duration",
+    "evaluation",
+    "attempt_failed",
+    "campaign_id",
+    "campaign_target",
+    "campaign_response",
+    "opportunity_id",
+    "segment_no",
+    "logged_segment_id",
+    "language",
+    "body",
+    "attachment",
+    "delivery_status",
+    "delivery_attempts",
+    "delivery_next_try_at",
+    "delivery_last_error",
+    "delivered_at",
+    "canceled",
+    "draft_id",
+    "logged_by_id",
+    "logged_at",
+    "updated_at",
+    "updated_by_id",
+)
+
+
+def log_entries_statement(
+    *,
+    segment: Segment,
+    logged_segment_id: int,
+    user_id: int | None,
+    now: datetime.datetime,
+    deliver: bool,
+) -> tuple[str, list[Any]]:
+    """The one ``INSERT ... SELECT`` that writes a log entry per line of ``segment``.
+
+    A line's date is the segment's, or its own when personalised; the time is the time of
+    logging. Email lines to deliver are `Pending` for the delivery command. The attachment is
+    the name of the one stored file (the segment's, or the line template's own), never a copy.
+    """
+    entries = _table(InteractionLogEntry)
+    content = _table(InteractionTemplateContent)
+    local = timezone.localtime(now)
+    date = segment.date or local.date()
+    sql = f"""
+        INSERT INTO {entries} ({", ".join(ENTRY_COLUMNS)})
+        SELECT
+            l.contact_id,
+            CASE WHEN c.type = 'company' THEN c.id ELSE c.company_id END,
+            CASE WHEN l.personalised AND l.date IS NOT NULL THEN l.date ELSE %s END,
+            %s,
+            COALESCE(NULLIF(l.interaction_description, ''), t.description),
+            l.subject,
+            l.template_id,
+            t.group_id,
+            l.salesperson_id,
+            l.information_flow,
+            l.initiated_by,
+            CASE WHEN l.correspondence_type = 'email' AND c.email = '' THEN ''
+                 ELSE l.correspondence_type END,
+            l.unit_cost,
+            l.unit_duration,
+            '',
+            false,
+            l.campaign_id,
+            l.campaign_target,
+            l.campaign_response,
+            NULL,
+            s.number,
+            %s,
+            l.language,
+            l.body,
+            CASE
+                WHEN l.template_id = s.template_id AND l.language = s.language THEN s.attachment
+                ELSE COALESCE(
+                    NULLIF(va.attachment, ''),
+                    NULLIF(vd.attachment, ''),
+                    CASE WHEN l.template_id = s.template_id THEN s.attachment END,
+                    ''
+                )
+            END,
+            CASE WHEN %s AND l.correspondence_type = 'email' AND c.email <> '' THEN 'pending'
+                 ELSE '' END,
+            0,
+            NULL,
+            '',
+            NULL,
+            false,
+            NULL,
+            %s,
+            %s,
+            %s,
+            %s
+          FROM {_table(SegmentLine)} l
+          JOIN {_table(Segment)} s ON s.id = l.segment_id
+          JOIN {_table(Contact)} c ON c.id = l.contact_id
+          JOIN {_table(InteractionTemplate)} t ON t.id = l.template_id
+          LEFT JOIN {content} va
+                 ON va.template_id = l.template_id AND va.language = l.language
+                AND l.language <> ''
+          LEFT JOIN {content} vd ON vd.template_id = l.template_id AND vd.language = ''
+         WHERE l.segment_id = %s
+         ORDER BY l.id
+    """
+    params = [
+        date,
+        local.time().replace(microsecond=0),
+        logged_segment_id,
+        deliver,
+        user_id,
+        now,
+        now,
+        user_id,
+        segment.pk,
+    ]
+    return sql, params
+
+
+def _log(segment: Segment, *, user, send_attachments: bool) -> LogResult:
+    now = timezone.now()
+    logged = LoggedSegment.objects.create(
+        segment=segment,
+        segment_no=segment.number,
+        description=segment.description,
+        logged_by=user,
+        updated_by=user,
+    )
+    sql, params = log_entries_statement(
+        segment=segment,
+        logged_segment_id=logged.pk,
+        user_id=user.pk,
+        now=now,
+        deliver=send_attachments,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        logged.entry_count = cursor.rowcount
+    logged.save(update_fields=["entry_count"])
+    delivering = 0
+    if send_attachments:
+        delivering = InteractionLogEntry.objects.filter(
+            logged_segment=logged, delivery_status="pending"
+        ).count()
+    # Frozen: off the `Segments` list, viewable (read-only) from its logged segment.
+    Segment.objects.filter(pk=segment.pk).update(
+        status=SegmentStatus.LOGGED, updated_at=now, updated_by=user
+    )
+    segment.status = SegmentStatus.LOGGED
+    return LogResult(logged=logged, delivering=delivering)
+
+
+def _create_follow_up(segment: Segment, *, user) -> Segment:
+    """`Follow-up on segment <no.>`: the same contacts (exclusions respected), no interaction."""
+    follow_up = Segment(
+        number=_next_segment_number(),
+        description=(_("Follow-up on segment %(no)s") % {"no": segment.number})[:100],
+        date=timezone.localdate(),
+        salesperson=segment.salesperson,
+    )
+    follow_up.stamp(user)
+    follow_up.save()
+    contacts = Contact.objects.filter(segment_lines__segment=segment).segmentable()
+    _add_contacts(follow_up, user=user, contacts=contacts)
+    return follow_up
+
+
+# --- Logged segments ---------------------------------------------------------------------------
+
+
+def logged_segment_switch_canceled(*, logged: LoggedSegment, user) -> int:
+    """`Switch Check Mark in Canceled`: flip the logged segment and set every one of its entries
+    to its new state. Returns how many entries changed."""
+    if not user.has_perm("segments.cancel_loggedsegment"):
+        raise PermissionDenied
+    with transaction.atomic(durable=True):
+        locked = LoggedSegment.objects.select_for_update().get(pk=logged.pk)
+        locked.canceled = not locked.canceled
+        locked.updated_by = user
+        locked.save(update_fields=["canceled", "updated_by", "updated_at"])
+        changed = (
+            InteractionLogEntry.objects.filter(logged_segment=locked)
+            .exclude(canceled=locked.canceled)
+            .update(canceled=locked.canceled, updated_by=user, updated_at=timezone.now())
+        )
+    logged.canceled = locked.canceled
+    return changed
+
+
+@dataclass
+class DeletedSegments:
+    segments: int
+    entries: int
+
+
+def logged_segments_delete_canceled(*, user=None) -> DeletedSegments:
+    """`Delete Canceled Segments`: remove each canceled logged segment and its frozen segment.
+
+    Their entries stay, canceled, and keep the segment number as text. Rows are claimed with
+    ``SKIP LOCKED``, so two runs at once (a user and the cron command) never delete the same
+    one twice. ``user=None`` is the cron command.
+    """
+    if user is not None and not user.has_perm("segments.delete_loggedsegment"):
+        raise PermissionDenied
+    with transaction.atomic(durable=True):
+        claimed = list(
+            LoggedSegment.objects.select_for_update(skip_locked=True)
+            .filter(canceled=True)
+            .values_list("pk", "segment_id")
+        )
+        if not claimed:
+            return DeletedSegments(0, 0)
+        logged_ids = [pk for pk, _segment in claimed]
+        segment_ids = [segment for _pk, segment in claimed]
+        entries = InteractionLogEntry.objects.filter(logged_segment_id__in=logged_ids).update(
+            logged_segment=None, canceled=True, updated_at=timezone.now(), updated_by=user
+        )
+        LoggedSegment.objects.filter(pk__in=logged_ids).delete()
+        Segment.objects.filter(pk__in=segment_ids).delete()
+    return DeletedSegments(len(claimed), entries)
