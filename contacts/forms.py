@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Contact, ContactType, MarketingSetup, Salesperson
+from contacts.models import (
+    Campaign,
+    Contact,
+    ContactType,
+    MarketingSetup,
+    NumberSeries,
+    Opportunity,
+    Salesperson,
+)
 
 
 def selectable_salespeople(current_id: int | None = None):
@@ -156,3 +167,97 @@ class MarketingSetupForm(forms.ModelForm):
         self.fields["default_salesperson"].queryset = selectable_salespeople(
             self.instance.default_salesperson_id
         )
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        # The browser's date picker reads and writes ISO dates whatever the language.
+        kwargs.setdefault("format", "%Y-%m-%d")
+        super().__init__(**kwargs)
+
+
+class PeriodForm(forms.Form):
+    """The optional date range of a statistics panel, read from the query string."""
+
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned
+
+    @property
+    def period(self) -> dict:
+        """``{"date_from": ..., "date_to": ...}`` (None for an open end), for valid forms."""
+        return {
+            "date_from": self.cleaned_data["date_from"],
+            "date_to": self.cleaned_data["date_to"],
+        }
+
+    @property
+    def query(self) -> str:
+        """The period as query-string fields (``date_from=...&date_to=...``), for links."""
+        if not self.is_valid():
+            return ""
+        return urlencode({k: v.isoformat() for k, v in self.period.items() if v is not None})
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = ["number", "description", "status", "starting_date", "ending_date", "salesperson"]
+        widgets = {"starting_date": DateInput, "ending_date": DateInput}
+        error_messages = {"number": {"unique": _("Another campaign already has this number.")}}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["salesperson"].queryset = selectable_salespeople(self.instance.salesperson_id)
+
+
+class OpportunityForm(forms.ModelForm):
+    contact_company = CompanyNumberField(
+        label=_("Contact Company No."),
+        max_length=20,
+        help_text=_("The number of the company contact this opportunity is with."),
+    )
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "number",
+            "description",
+            "status",
+            "contact_company",
+            "salesperson",
+            "campaign",
+            "estimated_value",
+        ]
+        error_messages = {"number": {"unique": _("Another opportunity already has this number.")}}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["contact_company"] = self.instance.contact_company
+        self.fields["salesperson"].queryset = selectable_salespeople(self.instance.salesperson_id)
+        self.fields["campaign"].queryset = Campaign.objects.order_by("number")
+        # The database refuses a negative value; say so next to the field.
+        self.fields["estimated_value"].validators.append(MinValueValidator(0))
+        self.fields["estimated_value"].widget.attrs["min"] = 0
+
+
+class NumberSeriesForm(forms.ModelForm):
+    class Meta:
+        model = NumberSeries
+        fields = ["code", "description", "prefix", "width", "last_number"]
+        help_texts = {
+            "last_number": _(
+                "The next number handed out is one higher. It can be raised, never lowered: "
+                "a lower number would hand out codes that are already in use."
+            ),
+        }
+        error_messages = {"code": {"unique": _("Another number series already has this code.")}}

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from django.db import models
+from django.db.models import ForeignObjectRel
 from django.db.models.functions import Upper
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Contact, ContactQuerySet, ContactType, Salesperson
+from contacts.models import (
+    Campaign,
+    Contact,
+    ContactQuerySet,
+    ContactType,
+    NumberSeries,
+    Opportunity,
+    Salesperson,
+)
 
 
 def get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
@@ -59,3 +69,38 @@ def contact_usage(contact: Contact) -> list[str]:
         for label, relations in checks
         if any(relation.exists() for relation in relations)
     ]
+
+
+def delete_blockers(record: models.Model) -> list[str]:
+    """What still refers to ``record`` through a PROTECT or RESTRICT foreign key, so that the
+    database would refuse to delete it: plural names such as "interaction log entries".
+
+    One EXISTS per relation (hidden ``related_name="+"`` ones included), never loading the
+    referring rows: Django's ProtectedError would read every one of them first.
+    """
+    blockers: list[str] = []
+    for relation in record._meta.get_fields(include_hidden=True):
+        if not isinstance(relation, ForeignObjectRel) or relation.many_to_many:
+            continue
+        if relation.on_delete not in (models.PROTECT, models.RESTRICT):
+            continue
+        model = relation.related_model
+        label = str(model._meta.verbose_name_plural)
+        if label in blockers:
+            continue
+        if model._base_manager.filter(**{relation.field.name: record}).exists():
+            blockers.append(label)
+    return blockers
+
+
+def get_campaign_for_user(request: HttpRequest, pk: int) -> Campaign:
+    return get_object_or_404(Campaign.objects.select_related("salesperson"), pk=pk)
+
+
+def get_opportunity_for_user(request: HttpRequest, pk: int) -> Opportunity:
+    opportunities = Opportunity.objects.select_related("contact_company", "salesperson", "campaign")
+    return get_object_or_404(opportunities, pk=pk)
+
+
+def get_number_series_for_user(request: HttpRequest, pk: int) -> NumberSeries:
+    return get_object_or_404(NumberSeries, pk=pk)

@@ -12,8 +12,16 @@ from django.db.models import ProtectedError, RestrictedError
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Contact, MarketingSetup, Salesperson
-from contacts.selectors import contact_usage
+from contacts.models import (
+    Campaign,
+    Contact,
+    MarketingSetup,
+    NumberSeries,
+    Opportunity,
+    Salesperson,
+    Tracked,
+)
+from contacts.selectors import contact_usage, delete_blockers
 
 UserLike = AbstractBaseUser | AnonymousUser
 
@@ -146,3 +154,148 @@ def marketing_setup_update(
         setup.stamp(user)
         setup.save()
     return setup
+
+
+# --- Setup records: campaigns, opportunities, number series (and, from `interactions`, templates
+# and groups). Marketing Managers maintain them; whatever refers to one keeps it alive.
+
+
+class RecordInUse(Exception):
+    """Other records still refer to this one, and the database PROTECTs it (spec section 2)."""
+
+    def __init__(self, record, reasons: list[str]) -> None:
+        self.record = record
+        self.reasons = reasons
+        super().__init__(", ".join(reasons))
+
+    @property
+    def message(self) -> str:
+        return str(
+            format_lazy(
+                _("{record} cannot be deleted because {reasons} still refer to it."),
+                record=self.record,
+                reasons=", ".join(self.reasons),
+            )
+        )
+
+
+def save_tracked(*, user: UserLike, record: Tracked, conflict: str) -> Tracked:
+    """Validate, stamp who changed it and save ``record`` in its own transaction.
+
+    ``conflict`` is the message for a unique value someone else saved in the meantime (the only
+    way past ``full_clean``).
+    """
+    try:
+        with transaction.atomic(durable=True):
+            record.full_clean()
+            record.stamp(user)
+            record.save()
+    except IntegrityError as exc:
+        raise ValidationError(conflict) from exc
+    return record
+
+
+def delete_unless_referenced(*, record: Tracked) -> None:
+    """Delete ``record``, or raise `RecordInUse` naming what still refers to it."""
+    reasons = delete_blockers(record)
+    if reasons:
+        raise RecordInUse(record, reasons)
+    try:
+        with transaction.atomic(durable=True):
+            record.delete()
+    except (ProtectedError, RestrictedError, IntegrityError) as exc:
+        # Something started referring to it after the check above.
+        raise RecordInUse(record, [str(_("other records"))]) from exc
+
+
+def _apply(record: Tracked, data: Mapping[str, Any]) -> Tracked:
+    for field, value in data.items():
+        setattr(record, field, value)
+    return record
+
+
+def campaign_create(*, user: UserLike, data: Mapping[str, Any]) -> Campaign:
+    return save_tracked(
+        user=user,
+        record=Campaign(**data),
+        conflict=_("Another campaign with this number was just saved. Try again."),
+    )
+
+
+def campaign_update(*, user: UserLike, campaign: Campaign, data: Mapping[str, Any]) -> Campaign:
+    return save_tracked(
+        user=user,
+        record=_apply(campaign, data),
+        conflict=_("Another campaign with this number was just saved. Try again."),
+    )
+
+
+def campaign_delete(*, user: UserLike, campaign: Campaign) -> None:
+    delete_unless_referenced(record=campaign)
+
+
+def opportunity_create(*, user: UserLike, data: Mapping[str, Any]) -> Opportunity:
+    return save_tracked(
+        user=user,
+        record=Opportunity(**data),
+        conflict=_("Another opportunity with this number was just saved. Try again."),
+    )
+
+
+def opportunity_update(
+    *, user: UserLike, opportunity: Opportunity, data: Mapping[str, Any]
+) -> Opportunity:
+    return save_tracked(
+        user=user,
+        record=_apply(opportunity, data),
+        conflict=_("Another opportunity with this number was just saved. Try again."),
+    )
+
+
+def opportunity_delete(*, user: UserLike, opportunity: Opportunity) -> None:
+    delete_unless_referenced(record=opportunity)
+
+
+def number_series_create(*, user: UserLike, data: Mapping[str, Any]) -> NumberSeries:
+    return save_tracked(
+        user=user,
+        record=NumberSeries(**data),
+        conflict=_("Another number series with this code was just saved. Try again."),
+    )
+
+
+def number_series_update(
+    *, user: UserLike, series: NumberSeries, data: Mapping[str, Any]
+) -> NumberSeries:
+    """Change a series; its last number used may be raised, never lowered.
+
+    The row lock is the one `NumberSeries.take` waits on, so the check compares against the
+    number really last handed out: lowering it would hand out codes that exist already.
+    """
+    try:
+        with transaction.atomic(durable=True):
+            used = NumberSeries.objects.select_for_update().values_list("last_number", flat=True)
+            last_used = used.get(pk=series.pk)
+            if data.get("last_number", last_used) < last_used:
+                raise ValidationError(
+                    {
+                        "last_number": _(
+                            "Numbers up to %(number)s have been handed out already; the last "
+                            "number used cannot go below that."
+                        )
+                        % {"number": last_used}
+                    }
+                )
+            _apply(series, data)
+            series.full_clean()
+            series.stamp(user)
+            series.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("Another number series with this code was just saved. Try again.")
+        ) from exc
+    return series
+
+
+def number_series_delete(*, user: UserLike, series: NumberSeries) -> None:
+    delete_unless_referenced(record=series)

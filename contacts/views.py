@@ -10,12 +10,29 @@ from django.db.models import Q
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from contacts import selectors, services
-from contacts.forms import ContactForm, MarketingSetupForm, SalespersonForm
-from contacts.models import Contact, ContactType, MarketingSetup, Salesperson
+from contacts.forms import (
+    CampaignForm,
+    ContactForm,
+    MarketingSetupForm,
+    NumberSeriesForm,
+    OpportunityForm,
+    PeriodForm,
+    SalespersonForm,
+)
+from contacts.models import (
+    Campaign,
+    Contact,
+    ContactType,
+    MarketingSetup,
+    NumberSeries,
+    Opportunity,
+    Salesperson,
+)
 
 PAGE_SIZE = 50
 HISTORY_SIZE = 20
@@ -46,6 +63,14 @@ def _entries_shown(entries):
         .newest_first()
         .select_related("template", "salesperson", "contact")[:HISTORY_SIZE]
     )
+
+
+def _statistics(rows, period: PeriodForm) -> dict | None:
+    """Statistics of ``rows`` (log entries, or their daily totals) in the period the form asks
+    for; None while the form has errors."""
+    if not period.is_valid():
+        return None
+    return rows.between(**period.period).statistics()
 
 
 # --- Contacts ---------------------------------------------------------------------------------
@@ -87,6 +112,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     persons = []
     if contact.is_company:
         persons = list(contact.persons.order_by("name", "number")[: PERSONS_SHOWN + 1])
+    period = PeriodForm(request.GET)
     return render(
         request,
         "contacts/contact_detail.html",
@@ -95,7 +121,8 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "contact": contact,
             "history": _entries_shown(entries),
             "history_size": HISTORY_SIZE,
-            "statistics": entries.statistics(),
+            "period": period,
+            "statistics": _statistics(entries, period),
             "persons": persons[:PERSONS_SHOWN],
             "more_persons": len(persons) > PERSONS_SHOWN,
         },
@@ -213,6 +240,7 @@ def salesperson_list(request: HttpRequest) -> HttpResponse:
 def salesperson_detail(request: HttpRequest, pk: int) -> HttpResponse:
     salesperson = selectors.get_salesperson_for_user(request, pk)
     entries = salesperson.log_entries
+    period = PeriodForm(request.GET)
     return render(
         request,
         "contacts/salesperson_detail.html",
@@ -221,7 +249,9 @@ def salesperson_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "salesperson": salesperson,
             "history": _entries_shown(entries),
             "history_size": HISTORY_SIZE,
-            "statistics": entries.statistics(),
+            "period": period,
+            # Summed from the daily totals: a salesperson has 100,000s of entries.
+            "statistics": _statistics(salesperson.day_totals, period),
         },
     )
 
@@ -297,4 +327,265 @@ def marketing_setup(request: HttpRequest) -> HttpResponse:
         request,
         "contacts/marketing_setup.html",
         {"nav": "setup", "setup": setup, "form": form},
+    )
+
+
+# --- Campaigns, opportunities and number series -----------------------------------------------
+# Everyone reads these lists; Marketing Managers add, change and delete (spec section 6). Each
+# table is small (setup data), so a plain counted pager is fine here.
+
+
+def _save(form: BaseForm, save) -> object | None:
+    """``save(data)`` for a valid form; a service's ValidationError lands next to the fields."""
+    if not form.is_valid():
+        return None
+    try:
+        return save(form.cleaned_data)
+    except ValidationError as error:
+        _add_service_errors(form, error)
+        return None
+
+
+def _setup_form(request: HttpRequest, *, form: BaseForm, title: str, back: str, heading: str):
+    return render(
+        request,
+        "contacts/setup_form.html",
+        {"nav": "setup", "form": form, "title": title, "back": back, "heading": heading},
+    )
+
+
+def _setup_delete(request: HttpRequest, *, record, delete, back: str, done: str) -> HttpResponse:
+    """Confirm and delete ``record``; refused with a clear message while something uses it."""
+    if request.method == "POST":
+        try:
+            delete()
+        except services.RecordInUse as refusal:
+            messages.error(request, refusal.message)
+            return redirect(back)
+        messages.success(request, _("%(record)s deleted.") % {"record": record})
+        return redirect(done)
+    reasons = selectors.delete_blockers(record)
+    return render(
+        request,
+        "contacts/setup_confirm_delete.html",
+        {
+            "nav": "setup",
+            "record": record,
+            "back": back,
+            "refusal": services.RecordInUse(record, reasons).message if reasons else "",
+        },
+    )
+
+
+@require_GET
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    campaigns = Campaign.objects.select_related("salesperson").order_by("number")
+    page = Paginator(campaigns, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "contacts/campaign_list.html", {"nav": "setup", "tab": "campaigns", "page": page}
+    )
+
+
+@permission_required("contacts.add_campaign", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    form = CampaignForm(request.POST or None)
+    if request.method == "POST":
+        campaign = _save(form, lambda data: services.campaign_create(user=request.user, data=data))
+        if campaign is not None:
+            messages.success(request, _("Campaign %(campaign)s created.") % {"campaign": campaign})
+            return redirect("contacts:campaign_list")
+    return _setup_form(
+        request,
+        form=form,
+        title=_("New Campaign"),
+        heading=_("Campaigns"),
+        back=reverse("contacts:campaign_list"),
+    )
+
+
+@permission_required("contacts.change_campaign", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = selectors.get_campaign_for_user(request, pk)
+    title = _("Edit Campaign %(number)s") % {"number": campaign.number}
+    form = CampaignForm(request.POST or None, instance=campaign)
+    if request.method == "POST":
+        saved = _save(
+            form,
+            lambda data: services.campaign_update(user=request.user, campaign=campaign, data=data),
+        )
+        if saved is not None:
+            messages.success(request, _("Campaign %(campaign)s saved.") % {"campaign": saved})
+            return redirect("contacts:campaign_list")
+    return _setup_form(
+        request,
+        form=form,
+        title=title,
+        heading=_("Campaigns"),
+        back=reverse("contacts:campaign_list"),
+    )
+
+
+@permission_required("contacts.delete_campaign", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = selectors.get_campaign_for_user(request, pk)
+    return _setup_delete(
+        request,
+        record=campaign,
+        delete=lambda: services.campaign_delete(user=request.user, campaign=campaign),
+        back=reverse("contacts:campaign_list"),
+        done=reverse("contacts:campaign_list"),
+    )
+
+
+@require_GET
+def opportunity_list(request: HttpRequest) -> HttpResponse:
+    opportunities = Opportunity.objects.select_related(
+        "contact_company", "salesperson", "campaign"
+    ).order_by("number")
+    page = Paginator(opportunities, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "contacts/opportunity_list.html",
+        {"nav": "setup", "tab": "opportunities", "page": page},
+    )
+
+
+@permission_required("contacts.add_opportunity", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def opportunity_create(request: HttpRequest) -> HttpResponse:
+    form = OpportunityForm(request.POST or None)
+    if request.method == "POST":
+        opportunity = _save(
+            form, lambda data: services.opportunity_create(user=request.user, data=data)
+        )
+        if opportunity is not None:
+            messages.success(
+                request, _("Opportunity %(opportunity)s created.") % {"opportunity": opportunity}
+            )
+            return redirect("contacts:opportunity_list")
+    return _setup_form(
+        request,
+        form=form,
+        title=_("New Opportunity"),
+        heading=_("Opportunities"),
+        back=reverse("contacts:opportunity_list"),
+    )
+
+
+@permission_required("contacts.change_opportunity", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = selectors.get_opportunity_for_user(request, pk)
+    title = _("Edit Opportunity %(number)s") % {"number": opportunity.number}
+    form = OpportunityForm(request.POST or None, instance=opportunity)
+    if request.method == "POST":
+        saved = _save(
+            form,
+            lambda data: services.opportunity_update(
+                user=request.user, opportunity=opportunity, data=data
+            ),
+        )
+        if saved is not None:
+            messages.success(
+                request, _("Opportunity %(opportunity)s saved.") % {"opportunity": saved}
+            )
+            return redirect("contacts:opportunity_list")
+    return _setup_form(
+        request,
+        form=form,
+        title=title,
+        heading=_("Opportunities"),
+        back=reverse("contacts:opportunity_list"),
+    )
+
+
+@permission_required("contacts.delete_opportunity", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def opportunity_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    opportunity = selectors.get_opportunity_for_user(request, pk)
+    return _setup_delete(
+        request,
+        record=opportunity,
+        delete=lambda: services.opportunity_delete(user=request.user, opportunity=opportunity),
+        back=reverse("contacts:opportunity_list"),
+        done=reverse("contacts:opportunity_list"),
+    )
+
+
+@require_GET
+def number_series_list(request: HttpRequest) -> HttpResponse:
+    setup = MarketingSetup.load()
+    series = list(NumberSeries.objects.order_by("code"))
+    for row in series:
+        row.used_for = [
+            label
+            for label, used in (
+                (_("Contact Nos."), setup.contact_nos_id == row.pk),
+                (_("Segment Nos."), setup.segment_nos_id == row.pk),
+            )
+            if used
+        ]
+    return render(
+        request,
+        "contacts/number_series_list.html",
+        {"nav": "setup", "tab": "number_series", "series_list": series},
+    )
+
+
+@permission_required("contacts.add_numberseries", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def number_series_create(request: HttpRequest) -> HttpResponse:
+    form = NumberSeriesForm(request.POST or None)
+    if request.method == "POST":
+        series = _save(
+            form, lambda data: services.number_series_create(user=request.user, data=data)
+        )
+        if series is not None:
+            messages.success(request, _("Number series %(code)s created.") % {"code": series})
+            return redirect("contacts:number_series_list")
+    return _setup_form(
+        request,
+        form=form,
+        title=_("New Number Series"),
+        heading=_("Number Series"),
+        back=reverse("contacts:number_series_list"),
+    )
+
+
+@permission_required("contacts.change_numberseries", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def number_series_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    series = selectors.get_number_series_for_user(request, pk)
+    title = _("Edit Number Series %(code)s") % {"code": series.code}
+    form = NumberSeriesForm(request.POST or None, instance=series)
+    if request.method == "POST":
+        saved = _save(
+            form,
+            lambda data: services.number_series_update(user=request.user, series=series, data=data),
+        )
+        if saved is not None:
+            messages.success(request, _("Number series %(code)s saved.") % {"code": saved})
+            return redirect("contacts:number_series_list")
+    return _setup_form(
+        request,
+        form=form,
+        title=title,
+        heading=_("Number Series"),
+        back=reverse("contacts:number_series_list"),
+    )
+
+
+@permission_required("contacts.delete_numberseries", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def number_series_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    series = selectors.get_number_series_for_user(request, pk)
+    return _setup_delete(
+        request,
+        record=series,
+        delete=lambda: services.number_series_delete(user=request.user, series=series),
+        back=reverse("contacts:number_series_list"),
+        done=reverse("contacts:number_series_list"),
     )

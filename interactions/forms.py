@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MinValueValidator
+from django.template.defaultfilters import filesizeformat
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from contacts.forms import DateInput
 from contacts.models import Campaign, Contact, Salesperson
-from interactions.models import Evaluation, InteractionGroup, InteractionTemplate
+from interactions.merge import MERGE_FIELDS, validate_merge_fields
+from interactions.models import (
+    Evaluation,
+    InteractionComment,
+    InteractionGroup,
+    InteractionLogEntry,
+    InteractionTemplate,
+    InteractionTemplateContent,
+)
 from interactions.selectors import MAX_ID
 
 
@@ -33,15 +47,6 @@ class ContactNumberField(forms.CharField):
                 self.error_messages["unknown"], code="unknown", params={"number": number}
             )
         return contact
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        # The browser's date picker reads and writes ISO dates whatever the language.
-        kwargs.setdefault("format", "%Y-%m-%d")
-        super().__init__(**kwargs)
 
 
 class YesNoAll:
@@ -131,3 +136,161 @@ class EntryFilterForm(forms.Form):
 
 class DraftFilterForm(forms.Form):
     contact = ContactNumberField(label=_("Contact no."))
+
+
+# --- Entry actions --------------------------------------------------------------------------
+
+# A selection comes from one page of the list (50 rows); more than this is not a person clicking.
+MAX_SELECTED = 500
+
+
+class EntrySelectionForm(forms.Form):
+    """The entries ticked on the list (or the one entry of an entry page)."""
+
+    entry = forms.ModelMultipleChoiceField(
+        queryset=InteractionLogEntry.objects.all(),
+        widget=forms.MultipleHiddenInput,
+        error_messages={
+            "required": _("Select one or more entries first."),
+            "invalid_choice": _("Entry %(value)s no longer exists."),
+            "invalid_pk_value": _("%(pk)s is not an entry number."),
+        },
+    )
+
+    def clean_entry(self):
+        entries = self.cleaned_data["entry"]
+        if len(entries) > MAX_SELECTED:
+            raise ValidationError(
+                _("Select at most %(max)s entries at a time."), params={"max": MAX_SELECTED}
+            )
+        return entries
+
+    @property
+    def entry_ids(self) -> list[int]:
+        return sorted(entry.pk for entry in self.cleaned_data["entry"])
+
+
+# What `Evaluate Interaction` offers: every evaluation, the blank one under a word of its own so
+# that an untouched "Choose..." is an error rather than clearing every selected evaluation.
+EVALUATION_CHOICES = [
+    (EVALUATION_BLANK, Evaluation.BLANK.label),
+    *[(value, label) for value, label in Evaluation.choices if value],
+]
+
+
+class EvaluateForm(EntrySelectionForm):
+    evaluation = forms.ChoiceField(
+        label=_("Evaluation"),
+        choices=EVALUATION_CHOICES,
+        error_messages={"required": _("Choose the evaluation to set.")},
+    )
+
+    def clean_evaluation(self) -> str:
+        value = self.cleaned_data["evaluation"]
+        return Evaluation.BLANK if value == EVALUATION_BLANK else value
+
+
+class CommentForm(forms.ModelForm):
+    class Meta:
+        model = InteractionComment
+        fields = ["date", "comment"]
+        widgets = {"date": DateInput}
+
+
+# --- Interaction groups and templates -------------------------------------------------------
+
+
+class GroupForm(forms.ModelForm):
+    class Meta:
+        model = InteractionGroup
+        fields = ["code", "description"]
+        error_messages = {"code": {"unique": _("Another interaction group has this code.")}}
+
+
+class TemplateForm(forms.ModelForm):
+    class Meta:
+        model = InteractionTemplate
+        fields = [
+            "code",
+            "description",
+            "group",
+            "unit_cost",
+            "unit_duration",
+            "information_flow",
+            "initiated_by",
+            "correspondence_type",
+            "ignore_contact_corres_type",
+            "language",
+            "campaign",
+            "campaign_target",
+            "campaign_response",
+        ]
+        error_messages = {"code": {"unique": _("Another interaction template has this code.")}}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = InteractionGroup.objects.order_by("code")
+        self.fields["campaign"].queryset = Campaign.objects.order_by("number")
+        for name in ("unit_cost", "unit_duration"):
+            # The database refuses negative values; say so next to the field.
+            self.fields[name].validators.append(MinValueValidator(0))
+            self.fields[name].widget.attrs["min"] = 0
+
+    def clean(self):
+        cleaned = super().clean()
+        if (cleaned.get("campaign_target") or cleaned.get("campaign_response")) and not cleaned.get(
+            "campaign"
+        ):
+            self.add_error("campaign", _("Choose the campaign these defaults belong to."))
+        return cleaned
+
+
+class TemplateContentForm(forms.ModelForm):
+    """One language's subject, body and attachment; merge fields are checked as typed."""
+
+    class Meta:
+        model = InteractionTemplateContent
+        fields = ["language", "subject", "body", "attachment"]
+        help_texts = {
+            "language": _("Leave blank for the default content, used for any other language."),
+            "body": format_lazy(
+                _("Plain text. Merge fields: {fields}."),
+                fields=", ".join(f"{{{{ {name} }}}}" for name in MERGE_FIELDS),
+            ),
+        }
+
+    def __init__(self, *args, template: InteractionTemplate, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.template = template
+
+    def clean_subject(self) -> str:
+        subject = self.cleaned_data["subject"]
+        validate_merge_fields(subject)
+        return subject
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"]
+        validate_merge_fields(body)
+        return body
+
+    def clean_attachment(self):
+        attachment = self.cleaned_data["attachment"]
+        size = attachment.size if isinstance(attachment, UploadedFile) else 0
+        if size > settings.MAX_UPLOAD_SIZE:
+            raise ValidationError(
+                _("The file is %(size)s; attachments can be at most %(limit)s."),
+                params={
+                    "size": filesizeformat(size),
+                    "limit": filesizeformat(settings.MAX_UPLOAD_SIZE),
+                },
+            )
+        return attachment
+
+    def clean_language(self) -> str:
+        language = self.cleaned_data["language"]
+        others = self.template.contents.exclude(pk=self.instance.pk)
+        if others.filter(language=language).exists():
+            raise ValidationError(
+                _("This template already has content in this language; edit that one instead.")
+            )
+        return language

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 
 from contacts.models import Contact
 from interactions.models import (
+    DeliveryStatus,
     InteractionDraft,
     InteractionGroup,
     InteractionLogEntry,
@@ -194,3 +195,40 @@ def entry_page(
         newer=EntryCursor.of(rows[0]) if after is not None and rows else None,
         older=EntryCursor.of(rows[-1]) if more_older else None,
     )
+
+
+# --- Entry actions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CanceledSwitch:
+    """What `Switch Check Mark in Canceled` does to a selection of entries."""
+
+    to_cancel: tuple[int, ...]
+    to_uncancel: tuple[int, ...]
+    # Canceled entries of a canceled logged segment: they stay canceled (spec section 5).
+    refused: tuple[int, ...]
+
+    @property
+    def changes(self) -> int:
+        return len(self.to_cancel) + len(self.to_uncancel)
+
+
+def canceled_switch(entries: LogEntryQuerySet) -> CanceledSwitch:
+    """Split ``entries`` into those the switch cancels, un-cancels and must leave alone."""
+    to_cancel, to_uncancel, refused = [], [], []
+    rows = entries.order_by("pk").values_list("pk", "canceled", "logged_segment__canceled")
+    for pk, canceled, segment_canceled in rows:
+        if not canceled:
+            to_cancel.append(pk)
+        elif segment_canceled:
+            refused.append(pk)
+        else:
+            to_uncancel.append(pk)
+    return CanceledSwitch(tuple(to_cancel), tuple(to_uncancel), tuple(refused))
+
+
+def deletable_canceled(entries: LogEntryQuerySet) -> LogEntryQuerySet:
+    """What `Delete Canceled Entries` deletes of ``entries``: the canceled ones, except an entry
+    that is being sent this very moment (the same rule as `delete_canceled_interactions`)."""
+    return entries.filter(canceled=True).exclude(delivery_status=DeliveryStatus.SENDING)

@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection, Mapping
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import Campaign, Contact, CorrespondenceType, Opportunity, Salesperson
+from contacts.services import delete_unless_referenced, save_tracked
+from interactions.merge import validate_merge_fields
 from interactions.models import (
     DeliveryStatus,
     DraftStatus,
+    Evaluation,
     InteractionComment,
     InteractionDraft,
+    InteractionGroup,
     InteractionLogEntry,
     InteractionTemplate,
+    InteractionTemplateContent,
 )
+from interactions.selectors import CanceledSwitch, canceled_switch, deletable_canceled
 
 
 def resolve_correspondence_type(
@@ -223,3 +233,190 @@ def interaction_problems(
         if not (subject.strip() or body.strip()):
             problems.append(_("An email to deliver needs a subject or a body."))
     return problems
+
+
+# --- Entry actions of `Interaction Log Entries` (spec section 5) --------------------------------
+# After logging, users change only Canceled, Evaluation and comments; each change records who.
+
+
+def entry_switch_canceled(*, user, entry_ids: Collection[int]) -> CanceledSwitch:
+    """`Switch Check Mark in Canceled`: flip each entry, except that an entry of a canceled
+    logged segment stays canceled.
+
+    The entries are locked first and split by a second statement, which sees every change
+    committed while it waited (a logged segment canceled at that moment included).
+    """
+    with transaction.atomic(durable=True):
+        entries = InteractionLogEntry.objects.filter(pk__in=entry_ids)
+        locked = list(entries.order_by("pk").select_for_update().values_list("pk", flat=True))
+        switch = canceled_switch(InteractionLogEntry.objects.filter(pk__in=locked))
+        changed = {"updated_by": user, "updated_at": timezone.now()}
+        InteractionLogEntry.objects.filter(pk__in=switch.to_cancel).update(canceled=True, **changed)
+        InteractionLogEntry.objects.filter(pk__in=switch.to_uncancel).update(
+            canceled=False, **changed
+        )
+    return switch
+
+
+def entry_evaluate(*, user, entry_ids: Collection[int], evaluation: str) -> int:
+    """`Evaluate Interaction` on the selected entries; the number of entries changed."""
+    if evaluation not in Evaluation.values:
+        raise ValidationError(_("Choose an evaluation."))
+    with transaction.atomic(durable=True):
+        return InteractionLogEntry.objects.filter(pk__in=entry_ids).update(
+            evaluation=evaluation, updated_by=user, updated_at=timezone.now()
+        )
+
+
+class CanceledCountChanged(Exception):
+    """The number of canceled entries changed after the user confirmed another number."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        super().__init__(count)
+
+
+DELETE_BATCH = 2000
+
+
+def entry_delete_canceled(*, user, entries: QuerySet, expected: int | None = None) -> int:
+    """`Delete Canceled Entries` on ``entries`` (the list's filter): only canceled ones, with
+    their comments and their own attachment files. With ``expected``, nothing is deleted unless
+    exactly that many match (what the confirmation showed): `CanceledCountChanged` otherwise.
+    """
+    with transaction.atomic(durable=True):
+        # Locked, so none of them can be un-canceled between this read and the delete.
+        rows = list(
+            deletable_canceled(entries)
+            .order_by("pk")
+            .select_for_update(of=("self",))
+            .values_list("pk", "attachment")
+        )
+        if expected is not None and len(rows) != expected:
+            raise CanceledCountChanged(len(rows))
+        ids = [pk for pk, _name in rows]
+        for start in range(0, len(ids), DELETE_BATCH):
+            batch = ids[start : start + DELETE_BATCH]
+            InteractionComment.objects.filter(entry_id__in=batch).delete()
+            InteractionLogEntry.objects.filter(pk__in=batch).delete()
+        # A file uploaded with an entry (under entries/) is its own; a segment's shared file is
+        # not, and stays. Another entry may still use the same name.
+        files = {name for _pk, name in rows if name and name.startswith("entries/")}
+        still_used = InteractionLogEntry.objects.filter(attachment__in=files).values_list(
+            "attachment", flat=True
+        )
+        _delete_files_on_commit(sorted(files - set(still_used)))
+    return len(ids)
+
+
+def comment_create(*, user, entry: InteractionLogEntry, date: datetime.date, text: str):
+    with transaction.atomic(durable=True):
+        comment = InteractionComment(entry=entry, date=date, comment=text)
+        comment.full_clean()
+        comment.stamp(user)
+        comment.save()
+    return comment
+
+
+def comment_update(
+    *, user, comment: InteractionComment, date: datetime.date, text: str
+) -> InteractionComment:
+    with transaction.atomic(durable=True):
+        comment.date = date
+        comment.comment = text
+        comment.full_clean()
+        comment.stamp(user)
+        comment.save()
+    return comment
+
+
+# --- Interaction groups and templates, maintained by Marketing Managers ----------------------
+# A group or template that anything refers to cannot be deleted: the database PROTECTs it, and
+# `delete_unless_referenced` says what refers to it before trying.
+
+
+def _apply(record, data: Mapping[str, Any]):
+    for field, value in data.items():
+        setattr(record, field, value)
+    return record
+
+
+def group_create(*, user, data: Mapping[str, Any]) -> InteractionGroup:
+    return save_tracked(
+        user=user,
+        record=InteractionGroup(**data),
+        conflict=_("Another interaction group with this code was just saved. Try again."),
+    )
+
+
+def group_update(*, user, group: InteractionGroup, data: Mapping[str, Any]) -> InteractionGroup:
+    return save_tracked(
+        user=user,
+        record=_apply(group, data),
+        conflict=_("Another interaction group with this code was just saved. Try again."),
+    )
+
+
+def group_delete(*, user, group: InteractionGroup) -> None:
+    delete_unless_referenced(record=group)
+
+
+def template_create(*, user, data: Mapping[str, Any]) -> InteractionTemplate:
+    return save_tracked(
+        user=user,
+        record=InteractionTemplate(**data),
+        conflict=_("Another interaction template with this code was just saved. Try again."),
+    )
+
+
+def template_update(
+    *, user, template: InteractionTemplate, data: Mapping[str, Any]
+) -> InteractionTemplate:
+    return save_tracked(
+        user=user,
+        record=_apply(template, data),
+        conflict=_("Another interaction template with this code was just saved. Try again."),
+    )
+
+
+def template_delete(*, user, template: InteractionTemplate) -> None:
+    delete_unless_referenced(record=template)
+
+
+def _check_merge_fields(content: InteractionTemplateContent) -> None:
+    errors = {}
+    for field in ("subject", "body"):
+        try:
+            validate_merge_fields(getattr(content, field))
+        except ValidationError as error:
+            errors[field] = error.messages
+    if errors:
+        raise ValidationError(errors)
+
+
+def _save_content(*, user, content: InteractionTemplateContent) -> InteractionTemplateContent:
+    _check_merge_fields(content)
+    return save_tracked(
+        user=user,
+        record=content,
+        conflict=_("This template was just given content in that language. Try again."),
+    )
+
+
+def template_content_create(
+    *, user, template: InteractionTemplate, data: Mapping[str, Any]
+) -> InteractionTemplateContent:
+    """Content in one language (blank: the default); merge fields are checked on save."""
+    return _save_content(user=user, content=InteractionTemplateContent(template=template, **data))
+
+
+def template_content_update(
+    *, user, content: InteractionTemplateContent, data: Mapping[str, Any]
+) -> InteractionTemplateContent:
+    return _save_content(user=user, content=_apply(content, data))
+
+
+def template_content_delete(*, user, content: InteractionTemplateContent) -> None:
+    # The attachment file stays: entries and segments made from this content may send it.
+    with transaction.atomic(durable=True):
+        content.delete()

@@ -1,21 +1,116 @@
-"""Views: thin, function-based; objects come through the access helpers."""
+"""Views: thin, function-based; objects come through the access helpers, writes through services.
+
+Reading is open to everyone signed in (one shared book, spec section 6); every write checks the
+permission of the role that may do it.
+"""
 
 from __future__ import annotations
 
+import csv
+import posixpath
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.forms import BaseForm
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from interactions import selectors
-from interactions.forms import DraftFilterForm, EntryFilterForm
-from interactions.models import InteractionGroup, InteractionLogEntry, InteractionTemplate
+from contacts.forms import PeriodForm
+from contacts.selectors import delete_blockers
+from contacts.services import RecordInUse
+from interactions import csv_export, selectors, services
+from interactions.delivery import entry_resend as entry_resend_service
+from interactions.forms import (
+    EVALUATION_CHOICES,
+    CommentForm,
+    DraftFilterForm,
+    EntryFilterForm,
+    EntrySelectionForm,
+    EvaluateForm,
+    GroupForm,
+    TemplateContentForm,
+    TemplateForm,
+)
+from interactions.models import (
+    Evaluation,
+    InteractionComment,
+    InteractionGroup,
+    InteractionLogEntry,
+    InteractionTemplate,
+    InteractionTemplateContent,
+)
 
 ENTRY_PAGE_SIZE = 50
 DRAFT_PAGE_SIZE = 50
+PAGING_KEYS = ("after", "before")
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    """Where to go back to after an action: the posted ``next`` if it is one of ours."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return default
+
+
+def _add_service_errors(form: BaseForm, error: ValidationError) -> None:
+    """Show a service's ValidationError next to the fields it names, like the form's own."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _save(form: BaseForm, save):
+    """``save(cleaned_data)`` for a valid form; None (errors on the form) otherwise."""
+    if not form.is_valid():
+        return None
+    try:
+        return save(form.cleaned_data)
+    except ValidationError as error:
+        _add_service_errors(form, error)
+        return None
+
+
+# --- Interaction Log Entries ----------------------------------------------------------------
+
+
+def _filter_query(request: HttpRequest) -> str:
+    """The list's filters as a query string, without the paging position."""
+    query: QueryDict = request.GET.copy()
+    for key in PAGING_KEYS:
+        query.pop(key, None)
+    return query.urlencode()
+
+
+def _filtered_entries(request: HttpRequest):
+    """The list's filter form and the entries it selects (None while the form has errors)."""
+    form = EntryFilterForm(request.GET)
+    if not form.is_valid():
+        return form, None
+    return form, selectors.filter_entries(InteractionLogEntry.objects.all(), form.cleaned_data)
 
 
 @require_safe
@@ -30,12 +125,19 @@ def entry_list(request: HttpRequest) -> HttpResponse:
             before=selectors.EntryCursor.parse(request.GET.get("before")),
             size=ENTRY_PAGE_SIZE,
         )
+    user = request.user
     context = {
         "nav": "entries",
         "form": form,
         "page": page,
         "filtered": form.has_changed(),
         "create_query": _create_interaction_query(form),
+        "filter_query": _filter_query(request),
+        "can_cancel": user.has_perm("interactions.cancel_interactionlogentry"),
+        "can_evaluate": user.has_perm("interactions.evaluate_interactionlogentry"),
+        "can_delete": user.has_perm("interactions.delete_interactionlogentry"),
+        "can_export": user.has_perm("interactions.export_interactionlogentry"),
+        "evaluations": EVALUATION_CHOICES,
     }
     return render(request, "interactions/entry_list.html", context)
 
@@ -54,11 +156,249 @@ def _create_interaction_query(form: EntryFilterForm) -> str:
     return urlencode({key: value for key, value in prefill.items() if value is not None})
 
 
+@permission_required("interactions.cancel_interactionlogentry", raise_exception=True)
+@require_POST
+def entry_switch_canceled(request: HttpRequest) -> HttpResponse:
+    """`Switch Check Mark in Canceled`: a confirmation with the counts, then the switch."""
+    back = _next_url(request, reverse("interactions:entry_list"))
+    form = EntrySelectionForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("entry", []):
+            messages.error(request, error)
+        return redirect(back)
+    if "confirm" not in request.POST:
+        entries = InteractionLogEntry.objects.filter(pk__in=form.entry_ids)
+        context = {
+            "nav": "entries",
+            "switch": selectors.canceled_switch(entries),
+            "entries": entries.select_related("contact", "logged_segment").order_by("-date", "-id"),
+            "entry_ids": form.entry_ids,
+            "next": back,
+        }
+        return render(request, "interactions/entry_switch_canceled.html", context)
+    switch = services.entry_switch_canceled(user=request.user, entry_ids=form.entry_ids)
+    if switch.changes:
+        messages.success(
+            request,
+            _("%(canceled)s canceled, %(uncanceled)s un-canceled.")
+            % {
+                "canceled": _entries(len(switch.to_cancel)),
+                "uncanceled": _entries(len(switch.to_uncancel)),
+            },
+        )
+    if switch.refused:
+        messages.warning(request, _refused_message(len(switch.refused)))
+    return redirect(back)
+
+
+def _entries(count: int) -> str:
+    return ngettext("%(count)d entry", "%(count)d entries", count) % {"count": count}
+
+
+def _refused_message(count: int) -> str:
+    return ngettext(
+        "%(count)d entry stays canceled: its logged segment is canceled.",
+        "%(count)d entries stay canceled: their logged segment is canceled.",
+        count,
+    ) % {"count": count}
+
+
+@permission_required("interactions.evaluate_interactionlogentry", raise_exception=True)
+@require_POST
+def entry_evaluate(request: HttpRequest) -> HttpResponse:
+    """`Evaluate Interaction` on the selected entries."""
+    back = _next_url(request, reverse("interactions:entry_list"))
+    form = EvaluateForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    evaluation = form.cleaned_data["evaluation"]
+    count = services.entry_evaluate(
+        user=request.user, entry_ids=form.entry_ids, evaluation=evaluation
+    )
+    messages.success(
+        request,
+        ngettext(
+            "Evaluation of %(count)d entry set to %(evaluation)s.",
+            "Evaluation of %(count)d entries set to %(evaluation)s.",
+            count,
+        )
+        % {"count": count, "evaluation": Evaluation(evaluation).label},
+    )
+    return redirect(back)
+
+
+@permission_required("interactions.delete_interactionlogentry", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def entry_delete_canceled(request: HttpRequest) -> HttpResponse:
+    """`Delete Canceled Entries` of the list's current filter: confirm with the count first."""
+    filter_query = _filter_query(request)
+    back = reverse("interactions:entry_list") + (f"?{filter_query}" if filter_query else "")
+    form, entries = _filtered_entries(request)
+    if entries is None:
+        messages.error(request, _("Correct the filters first."))
+        return redirect(back)
+    changed = False
+    if request.method == "POST":
+        try:
+            expected = int(request.POST.get("expected", ""))
+        except ValueError:
+            expected = -1  # never matches: the page asks again with the real count
+        try:
+            count = services.entry_delete_canceled(
+                user=request.user, entries=entries, expected=expected
+            )
+        except services.CanceledCountChanged:
+            changed = True
+        else:
+            messages.success(
+                request, _("%(entries)s deleted.") % {"entries": _entries(count).capitalize()}
+            )
+            return redirect(back)
+    context = {
+        "nav": "entries",
+        "form": form,
+        "count": selectors.deletable_canceled(entries).count(),
+        "changed": changed,
+        "filter_query": filter_query,
+        "back": back,
+        "filters": [
+            (field.label, field.value()) for field in form if field.value() not in (None, "")
+        ],
+    }
+    return render(request, "interactions/entry_delete_canceled.html", context)
+
+
+@permission_required("interactions.export_interactionlogentry", raise_exception=True)
+@require_safe
+def entry_export(request: HttpRequest) -> HttpResponse:
+    """The list's filtered rows as CSV, streamed: memory stays flat at a million rows."""
+    _form, entries = _filtered_entries(request)
+    if entries is None:
+        messages.error(request, _("Correct the filters first."))
+        filter_query = _filter_query(request)
+        return redirect(reverse("interactions:entry_list") + f"?{filter_query}")
+    response = StreamingHttpResponse(
+        _csv_lines(entries.newest_first()), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"interaction-log-entries-{timezone.localdate():%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _csv_lines(entries):
+    writer = csv.writer(csv_export.Echo())
+    # The byte-order mark tells spreadsheets the file is UTF-8.
+    yield "\ufeff" + writer.writerow(csv_export.HEADER)
+    # In a transaction the server-side cursor hands rows over as they are read; outside one
+    # Postgres first copies the whole result aside for a WITH HOLD cursor.
+    with transaction.atomic():
+        for row in csv_export.entry_rows(entries, neutralise_formulas=True):
+            yield writer.writerow(row)
+
+
+# --- The entry page -------------------------------------------------------------------------
+
+
 @require_safe
 def entry_detail(request: HttpRequest, pk: int) -> HttpResponse:
     entry = selectors.get_entry_for_user(request, pk)
-    context = {"nav": "entries", "entry": entry, "comments": entry.comments.all()}
+    user = request.user
+    context = {
+        "nav": "entries",
+        "entry": entry,
+        "comments": entry.comments.select_related("created_by", "updated_by"),
+        "comment_form": CommentForm(initial={"date": timezone.localdate()}),
+        "can_cancel": user.has_perm("interactions.cancel_interactionlogentry"),
+        "can_evaluate": user.has_perm("interactions.evaluate_interactionlogentry"),
+        "can_resend": user.has_perm("interactions.add_interactionlogentry"),
+        "evaluations": EVALUATION_CHOICES,
+    }
     return render(request, "interactions/entry_detail.html", context)
+
+
+def _stream_file(name: str) -> FileResponse:
+    """A stored file as a download, read through Django's storage API (any backend)."""
+    try:
+        handle = default_storage.open(name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404(_("The attachment file is missing from storage.")) from exc
+    return FileResponse(handle, as_attachment=True, filename=posixpath.basename(name))
+
+
+@require_safe
+def entry_attachment(request: HttpRequest, pk: int) -> FileResponse:
+    """The entry's attachment; anyone who can see the entry can download it (spec section 7)."""
+    entry = selectors.get_entry_for_user(request, pk)
+    if not entry.attachment:
+        raise Http404(_("This entry has no attachment."))
+    return _stream_file(entry.attachment.name)
+
+
+@permission_required("interactions.add_interactionlogentry", raise_exception=True)
+@require_POST
+def entry_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    """`Resend` for an entry in Error: queued again for the next delivery run."""
+    entry = selectors.get_entry_for_user(request, pk)
+    try:
+        entry_resend_service(entry=entry, user=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Queued for delivery again; the next delivery run sends it."))
+    return redirect(entry)
+
+
+@permission_required("interactions.evaluate_interactionlogentry", raise_exception=True)
+@require_POST
+def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = selectors.get_entry_for_user(request, pk)
+    form = CommentForm(request.POST)
+    comment = _save(
+        form,
+        lambda data: services.comment_create(
+            user=request.user, entry=entry, date=data["date"], text=data["comment"]
+        ),
+    )
+    if comment is None:
+        return render(
+            request,
+            "interactions/comment_form.html",
+            {"nav": "entries", "entry": entry, "form": form},
+        )
+    messages.success(request, _("Comment added."))
+    return redirect(reverse("interactions:entry_detail", args=[entry.pk]) + "#comments-heading")
+
+
+@permission_required("interactions.evaluate_interactionlogentry", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def comment_edit(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse:
+    entry = selectors.get_entry_for_user(request, pk)
+    comment = get_object_or_404(InteractionComment, pk=comment_pk, entry=entry)
+    form = CommentForm(request.POST or None, instance=comment)
+    if request.method == "POST":
+        saved = _save(
+            form,
+            lambda data: services.comment_update(
+                user=request.user, comment=comment, date=data["date"], text=data["comment"]
+            ),
+        )
+        if saved is not None:
+            messages.success(request, _("Comment saved."))
+            return redirect(
+                reverse("interactions:entry_detail", args=[entry.pk]) + "#comments-heading"
+            )
+    return render(
+        request,
+        "interactions/comment_form.html",
+        {"nav": "entries", "entry": entry, "form": form, "comment": comment},
+    )
+
+
+# --- Postponed interactions -----------------------------------------------------------------
 
 
 @require_safe
@@ -71,6 +411,42 @@ def draft_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(drafts, DRAFT_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"nav": "drafts", "form": form, "page": page, "filtered": form.has_changed()}
     return render(request, "interactions/draft_list.html", context)
+
+
+# --- Templates and groups -------------------------------------------------------------------
+
+
+def _period_context(request: HttpRequest, totals) -> dict:
+    """The statistics panel: the period form and the figures of ``totals`` in that period."""
+    period = PeriodForm(request.GET)
+    valid = period.is_valid()
+    return {
+        "period": period,
+        "statistics": totals.between(**period.period).statistics() if valid else None,
+    }
+
+
+def _delete_page(request: HttpRequest, *, record, delete, back: str, done: str) -> HttpResponse:
+    """Confirm and delete ``record``; refused with a clear message while something uses it."""
+    if request.method == "POST":
+        try:
+            delete()
+        except RecordInUse as refusal:
+            messages.error(request, refusal.message)
+            return redirect(back)
+        messages.success(request, _("%(record)s deleted.") % {"record": record})
+        return redirect(done)
+    reasons = delete_blockers(record)
+    return render(
+        request,
+        "interactions/confirm_delete.html",
+        {
+            "nav": "templates",
+            "record": record,
+            "back": back,
+            "refusal": RecordInUse(record, reasons).message if reasons else "",
+        },
+    )
 
 
 @require_safe
@@ -90,9 +466,137 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "nav": "templates",
         "template": template,
         "contents": template.contents.all(),
-        "statistics": InteractionLogEntry.objects.filter(template=template).statistics(),
+        **_period_context(request, template.day_totals),
     }
     return render(request, "interactions/template_detail.html", context)
+
+
+@permission_required("interactions.add_interactiontemplate", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def template_create(request: HttpRequest) -> HttpResponse:
+    form = TemplateForm(request.POST or None)
+    if request.method == "POST":
+        template = _save(form, lambda data: services.template_create(user=request.user, data=data))
+        if template is not None:
+            messages.success(
+                request,
+                _("Template %(template)s created. Add its content (subject, body, attachment).")
+                % {"template": template},
+            )
+            return redirect("interactions:template_detail", pk=template.pk)
+    return render(
+        request,
+        "interactions/template_form.html",
+        {"nav": "templates", "form": form, "title": _("New Interaction Template")},
+    )
+
+
+@permission_required("interactions.change_interactiontemplate", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    template = selectors.get_template_for_user(request, pk)
+    title = _("Edit Interaction Template %(code)s") % {"code": template.code}
+    form = TemplateForm(request.POST or None, instance=template)
+    if request.method == "POST":
+        saved = _save(
+            form,
+            lambda data: services.template_update(user=request.user, template=template, data=data),
+        )
+        if saved is not None:
+            messages.success(request, _("Template %(template)s saved.") % {"template": saved})
+            return redirect("interactions:template_detail", pk=template.pk)
+    return render(
+        request,
+        "interactions/template_form.html",
+        {"nav": "templates", "form": form, "title": title, "template": template},
+    )
+
+
+@permission_required("interactions.delete_interactiontemplate", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    template = selectors.get_template_for_user(request, pk)
+    return _delete_page(
+        request,
+        record=template,
+        delete=lambda: services.template_delete(user=request.user, template=template),
+        back=reverse("interactions:template_detail", args=[template.pk]),
+        done=reverse("interactions:template_list"),
+    )
+
+
+def _get_content(request: HttpRequest, template_pk: int, pk: int) -> InteractionTemplateContent:
+    contents = InteractionTemplateContent.objects.select_related("template")
+    return get_object_or_404(contents, pk=pk, template_id=template_pk)
+
+
+@permission_required("interactions.add_interactiontemplatecontent", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def template_content_create(request: HttpRequest, pk: int) -> HttpResponse:
+    template = selectors.get_template_for_user(request, pk)
+    form = TemplateContentForm(request.POST or None, request.FILES or None, template=template)
+    if request.method == "POST":
+        content = _save(
+            form,
+            lambda data: services.template_content_create(
+                user=request.user, template=template, data=data
+            ),
+        )
+        if content is not None:
+            messages.success(request, _("Content added."))
+            return redirect("interactions:template_detail", pk=template.pk)
+    return render(
+        request,
+        "interactions/template_content_form.html",
+        {"nav": "templates", "form": form, "template": template},
+    )
+
+
+@permission_required("interactions.change_interactiontemplatecontent", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def template_content_edit(request: HttpRequest, pk: int, content_pk: int) -> HttpResponse:
+    content = _get_content(request, pk, content_pk)
+    template = content.template
+    form = TemplateContentForm(
+        request.POST or None, request.FILES or None, instance=content, template=template
+    )
+    if request.method == "POST":
+        saved = _save(
+            form,
+            lambda data: services.template_content_update(
+                user=request.user, content=content, data=data
+            ),
+        )
+        if saved is not None:
+            messages.success(request, _("Content saved."))
+            return redirect("interactions:template_detail", pk=template.pk)
+    return render(
+        request,
+        "interactions/template_content_form.html",
+        {"nav": "templates", "form": form, "template": template, "content": content},
+    )
+
+
+@permission_required("interactions.delete_interactiontemplatecontent", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def template_content_delete(request: HttpRequest, pk: int, content_pk: int) -> HttpResponse:
+    content = _get_content(request, pk, content_pk)
+    back = reverse("interactions:template_detail", args=[pk])
+    return _delete_page(
+        request,
+        record=content,
+        delete=lambda: services.template_content_delete(user=request.user, content=content),
+        back=back,
+        done=back,
+    )
+
+
+@require_safe
+def template_content_attachment(request: HttpRequest, pk: int, content_pk: int) -> FileResponse:
+    content = _get_content(request, pk, content_pk)
+    if not content.attachment:
+        raise Http404(_("This content has no attachment."))
+    return _stream_file(content.attachment.name)
 
 
 @require_safe
@@ -108,6 +612,56 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "nav": "templates",
         "group": group,
         "templates": group.templates.order_by("code"),
-        "statistics": InteractionLogEntry.objects.filter(group=group).statistics(),
+        **_period_context(request, group.day_totals),
     }
     return render(request, "interactions/group_detail.html", context)
+
+
+@permission_required("interactions.add_interactiongroup", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def group_create(request: HttpRequest) -> HttpResponse:
+    form = GroupForm(request.POST or None)
+    if request.method == "POST":
+        group = _save(form, lambda data: services.group_create(user=request.user, data=data))
+        if group is not None:
+            messages.success(request, _("Group %(group)s created.") % {"group": group})
+            return redirect("interactions:group_detail", pk=group.pk)
+    return render(
+        request,
+        "interactions/group_form.html",
+        {"nav": "templates", "form": form, "title": _("New Interaction Group")},
+    )
+
+
+@permission_required("interactions.change_interactiongroup", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    group = selectors.get_group_for_user(request, pk)
+    title = _("Edit Interaction Group %(code)s") % {"code": group.code}
+    form = GroupForm(request.POST or None, instance=group)
+    if request.method == "POST":
+        saved = _save(
+            form,
+            lambda data: services.group_update(user=request.user, group=group, data=data),
+        )
+        if saved is not None:
+            messages.success(request, _("Group %(group)s saved.") % {"group": saved})
+            return redirect("interactions:group_detail", pk=group.pk)
+    return render(
+        request,
+        "interactions/group_form.html",
+        {"nav": "templates", "form": form, "title": title, "group": group},
+    )
+
+
+@permission_required("interactions.delete_interactiongroup", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def group_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    group = selectors.get_group_for_user(request, pk)
+    return _delete_page(
+        request,
+        record=group,
+        delete=lambda: services.group_delete(user=request.user, group=group),
+        back=reverse("interactions:group_detail", args=[group.pk]),
+        done=reverse("interactions:group_list"),
+    )

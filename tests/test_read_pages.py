@@ -341,12 +341,13 @@ def build_logged_segment(rows: int):
 
 QUERY_COUNTS = [
     # builder, queries: session + user, then what the page itself reads
-    (build_entry, 4),  # entry with its related rows, comments
+    # the interactions pages also read the user's permissions (two queries) for their buttons
+    (build_entry, 6),  # entry with its related rows, comments
     (build_drafts, 4),  # count for the pager, the page of drafts
-    (build_templates, 3),  # templates with their group
-    (build_template, 5),  # template, its content variants, statistics
-    (build_groups, 3),  # groups with their template count
-    (build_group, 5),  # group, its templates, statistics
+    (build_templates, 5),  # templates with their group
+    (build_template, 7),  # template, its content variants, statistics from the daily totals
+    (build_groups, 5),  # groups with their template count
+    (build_group, 7),  # group, its templates, statistics from the daily totals
     (build_segments, 5),  # count for the pager, the page, the line totals of the page
     (build_segment, 6),  # segment, count for the pager, a page of lines, totals
     (build_logged_segments, 4),  # count for the pager, the page

@@ -44,3 +44,19 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// Print buttons (the entry page's print stylesheet is its Hard Copy layout), and "select all"
+// on the entry list. Both stay hidden without this file.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
+  });
+  document.querySelectorAll("input[data-select-all]").forEach((toggle) => {
+    const boxes = toggle.form.querySelectorAll("input[type=checkbox][name=entry]");
+    toggle.hidden = false;
+    toggle.addEventListener("change", () => {
+      boxes.forEach((box) => { box.checked = toggle.checked; });
+    });
+  });
+});
