@@ -348,10 +348,11 @@ QUERY_COUNTS = [
     (build_template, 7),  # template, its content variants, statistics from the daily totals
     (build_groups, 5),  # groups with their template count
     (build_group, 7),  # group, its templates, statistics from the daily totals
-    (build_segments, 5),  # count for the pager, the page, the line totals of the page
-    (build_segment, 6),  # segment, count for the pager, a page of lines, totals
-    (build_logged_segments, 4),  # count for the pager, the page
-    (build_logged_segment, 4),  # logged segment with its segment, canceled entries
+    # the segment pages also read the user's permissions (two queries) for their actions
+    (build_segments, 7),  # count for the pager, the page, the line totals of the page
+    (build_segment, 8),  # segment, count for the pager, a page of lines, totals
+    (build_logged_segments, 6),  # count for the pager, the page
+    (build_logged_segment, 6),  # logged segment with its segment, canceled entries
 ]
 
 
