@@ -16,6 +16,7 @@ handing out the same campaign or opportunity numbers, and a failed run leaves no
 from __future__ import annotations
 
 import datetime
+import functools
 import random
 import re
 import time
@@ -28,6 +29,7 @@ from itertools import accumulate
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -400,6 +402,13 @@ def _next_numbers(model: type[models.Model], prefix: str, count: int, width: int
     return [f"{prefix}{n:0{width}d}" for n in range(first, first + count)]
 
 
+@functools.cache
+def _demo_password_hash() -> str:
+    # One hash for every demo login: they share the password anyway, and hashing each one
+    # separately costs about a second apiece on the first `make run`.
+    return make_password(DEMO_PASSWORD)
+
+
 def _ensure_user(username: str, first: str, last: str, group: str | None) -> tuple[object, bool]:
     user_model = get_user_model()
     user = user_model.objects.filter(username=username).first()
@@ -411,7 +420,7 @@ def _ensure_user(username: str, first: str, last: str, group: str | None) -> tup
         last_name=last,
         email=f"{username}@{STAFF_EMAIL_DOMAIN}",
     )
-    user.set_password(DEMO_PASSWORD)
+    user.password = _demo_password_hash()
     user.save()
     if group:
         user.groups.add(Group.objects.get(name=group))
