@@ -232,7 +232,7 @@ def _schema(tables: list[str]) -> list[tuple]:
             "FROM pg_constraint WHERE conrelid = ANY(%s::regclass[]) "
             "UNION ALL SELECT indrelid::regclass::text, indexrelid::regclass::text, "
             "pg_get_indexdef(indexrelid), indisvalid FROM pg_index "
-            "WHERE indrelid = ANY(%s::regclass[]) ORDER BY 1, 2",
+            "WHERE indrelid = ANY(%s::regclass[]) ORDER BY 1, 2, 3",
             [tables, tables],
         )
         return cursor.fetchall()
