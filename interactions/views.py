@@ -35,6 +35,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from contacts.forms import PeriodForm
+from contacts.models import CorrespondenceType
 from contacts.selectors import delete_blockers
 from contacts.services import RecordInUse
 from interactions import csv_export, selectors, services
@@ -51,6 +52,7 @@ from interactions.forms import (
     TemplateForm,
 )
 from interactions.models import (
+    DeliveryStatus,
     Evaluation,
     InteractionComment,
     InteractionGroup,
@@ -125,6 +127,8 @@ def entry_list(request: HttpRequest) -> HttpResponse:
             before=selectors.EntryCursor.parse(request.GET.get("before")),
             size=ENTRY_PAGE_SIZE,
         )
+    if page is not None:
+        _prepare_rows(page.entries)
     user = request.user
     context = {
         "nav": "entries",
@@ -140,6 +144,50 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         "evaluations": EVALUATION_CHOICES,
     }
     return render(request, "interactions/entry_list.html", context)
+
+
+def _link_prefix(name: str) -> str:
+    """The URL of the view ``name`` without its trailing ``<pk>/``, to append pks to."""
+    url = reverse(name, args=[0])
+    if not url.endswith("/0/"):
+        raise ValueError(f"{name} does not end in <pk>/")
+    return url[:-2]
+
+
+DELIVERY_BADGES = {
+    DeliveryStatus.SENT: "badge-ok",
+    DeliveryStatus.ERROR: "badge-danger",
+    DeliveryStatus.PENDING: "badge-warn",
+    DeliveryStatus.SENDING: "badge-warn",
+}
+
+
+def _prepare_rows(entries: list[InteractionLogEntry]) -> None:
+    """Give each row of the list its links and labels, worked out once per page.
+
+    A 50-row page shows four links and three choice labels a row; through `{% url %}` and
+    `get_FOO_display` those were ~60% of the page's time (reverse() alone ~50 us a call).
+    """
+    entry, contact, salesperson, template = (
+        _link_prefix("interactions:entry_detail"),
+        _link_prefix("contacts:contact_detail"),
+        _link_prefix("contacts:salesperson_detail"),
+        _link_prefix("interactions:template_detail"),
+    )
+    correspondence = {value: str(label) for value, label in CorrespondenceType.choices}
+    evaluation = {value: str(label) for value, label in Evaluation.choices}
+    delivery = {value: str(label) for value, label in DeliveryStatus.choices}
+    for row in entries:
+        row.url = f"{entry}{row.pk}/"
+        row.contact_url = f"{contact}{row.contact_id}/"
+        row.template_url = f"{template}{row.template_id}/"
+        row.salesperson_url = f"{salesperson}{row.salesperson_id}/" if row.salesperson_id else ""
+        row.correspondence_label = (
+            correspondence.get(row.correspondence_type, "") if row.correspondence_type else ""
+        )
+        row.evaluation_label = evaluation.get(row.evaluation, "") if row.evaluation else ""
+        row.delivery_label = delivery.get(row.delivery_status, "")
+        row.delivery_badge = DELIVERY_BADGES.get(row.delivery_status, "")
 
 
 def _create_interaction_query(form: EntryFilterForm) -> str:

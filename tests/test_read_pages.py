@@ -342,7 +342,7 @@ def build_logged_segment(rows: int):
 QUERY_COUNTS = [
     # builder, queries: session + user, then what the page itself reads
     # the interactions pages also read the user's permissions (two queries) for their buttons
-    (build_entry, 6),  # entry with its related rows, comments
+    (build_entry, 7),  # entry with its related rows (two queries), comments
     (build_drafts, 4),  # count for the pager, the page of drafts
     (build_templates, 5),  # templates with their group
     (build_template, 7),  # template, its content variants, statistics from the daily totals
