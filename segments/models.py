@@ -145,10 +145,53 @@ class SegmentLine(InteractionFields, Tracked):
         null=True,
         blank=True,
         related_name="segment_lines",
+        db_index=False,
         verbose_name=_("salesperson"),
     )
     date = models.DateField(_("date"), null=True, blank=True)
     personalised = models.BooleanField(_("personalised"), default=False)
+
+    # Lines are written 100,000 at a time (Add Contacts, Log's follow-up): each index costs every
+    # one of those rows, so these foreign keys, never a list filter, go without one. Only rare
+    # deletions (a template, a user) look lines up by them.
+    template = models.ForeignKey(
+        "interactions.InteractionTemplate",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("interaction template"),
+    )
+    campaign = models.ForeignKey(
+        "contacts.Campaign",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("campaign"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        db_index=False,
+        verbose_name=_("created by"),
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        db_index=False,
+        verbose_name=_("last changed by"),
+    )
 
     class Meta:
         verbose_name = _("segment line")
