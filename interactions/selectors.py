@@ -84,9 +84,29 @@ def postponed_drafts(user, *, contact: Contact | None = None):
     return drafts
 
 
+ENTRY_LIST_COLUMNS = (
+    "date",
+    "time",
+    "description",
+    "correspondence_type",
+    "cost",
+    "duration",
+    "evaluation",
+    "canceled",
+    "delivery_status",
+    "contact__name",
+    "contact__number",
+    "template__code",
+    "salesperson__code",
+)
+
+
 def entry_list_queryset() -> LogEntryQuerySet:
-    """Log entries with what a list row shows, so a page costs one query whatever its size."""
-    return InteractionLogEntry.objects.select_related("contact", "salesperson", "template")
+    """Log entries with what a list row shows (and only that: loading every column of four
+    tables was half the CPU time of a page), so a page costs one query whatever its size."""
+    return InteractionLogEntry.objects.select_related("contact", "salesperson", "template").only(
+        *ENTRY_LIST_COLUMNS
+    )
 
 
 def filter_entries(entries: LogEntryQuerySet, filters: Mapping[str, Any]) -> LogEntryQuerySet:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import posixpath
+from html import escape
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -27,9 +28,12 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format, localize
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -127,18 +131,20 @@ def entry_list(request: HttpRequest) -> HttpResponse:
             before=selectors.EntryCursor.parse(request.GET.get("before")),
             size=ENTRY_PAGE_SIZE,
         )
-    if page is not None:
-        _prepare_rows(page.entries)
     user = request.user
+    can_cancel = user.has_perm("interactions.cancel_interactionlogentry")
+    can_evaluate = user.has_perm("interactions.evaluate_interactionlogentry")
+    rows = _entry_rows(page.entries, selectable=can_cancel or can_evaluate) if page else []
     context = {
         "nav": "entries",
         "form": form,
         "page": page,
+        "rows": rows,
         "filtered": form.has_changed(),
         "create_query": _create_interaction_query(form),
         "filter_query": _filter_query(request),
-        "can_cancel": user.has_perm("interactions.cancel_interactionlogentry"),
-        "can_evaluate": user.has_perm("interactions.evaluate_interactionlogentry"),
+        "can_cancel": can_cancel,
+        "can_evaluate": can_evaluate,
         "can_delete": user.has_perm("interactions.delete_interactionlogentry"),
         "can_export": user.has_perm("interactions.export_interactionlogentry"),
         "evaluations": EVALUATION_CHOICES,
@@ -162,32 +168,75 @@ DELIVERY_BADGES = {
 }
 
 
-def _prepare_rows(entries: list[InteractionLogEntry]) -> None:
-    """Give each row of the list its links and labels, worked out once per page.
+ENTRY_ROW = (
+    "<tr>{select}"
+    '<td class="num"><a href="{entry_link}{pk}/">{pk}</a></td><td>{date}</td><td>{time}</td>'
+    '<td><a href="{contact_link}{contact_id}/">{contact}</a>'
+    ' <span class="muted">{number}</span></td>'
+    '<td class="wrap">{description}</td>'
+    '<td><a href="{template_link}{template_id}/">{template}</a></td>'
+    "<td>{salesperson}</td><td>{correspondence}</td>"
+    '<td class="num">{cost}</td><td class="num">{duration}</td>'
+    "<td>{evaluation}</td><td>{canceled}</td><td>{delivery}</td></tr>"
+)
+SELECT_CELL = '<td><input type="checkbox" name="entry" value="{pk}" aria-label="{label} {pk}"></td>'
+SALESPERSON_CELL = '<a href="{link}{pk}/">{code}</a>'
+BADGE = '<span class="badge {css}">{label}</span>'
 
-    A 50-row page shows four links and three choice labels a row; through `{% url %}` and
-    `get_FOO_display` those were ~60% of the page's time (reverse() alone ~50 us a call).
+
+def _entry_rows(entries: list[InteractionLogEntry], *, selectable: bool) -> list[str]:
+    """The list's table rows as HTML: every value goes through ``escape`` (the standard
+    library's, which Django's own `escape` calls) before it is placed in the markup.
+
+    Built here, the way the admin builds its change list rows, because the template engine
+    spent ~0.7 ms a row on the fourteen cells (reverse() for four links, choice labels, date
+    filters), most of the page's time at 50 rows; `format_html` still cost 0.2 ms a row.
+    The columns are the template's <thead>.
     """
-    entry, contact, salesperson, template = (
-        _link_prefix("interactions:entry_detail"),
-        _link_prefix("contacts:contact_detail"),
-        _link_prefix("contacts:salesperson_detail"),
-        _link_prefix("interactions:template_detail"),
-    )
-    correspondence = {value: str(label) for value, label in CorrespondenceType.choices}
-    evaluation = {value: str(label) for value, label in Evaluation.choices}
-    delivery = {value: str(label) for value, label in DeliveryStatus.choices}
+    links = {
+        "entry_link": escape(_link_prefix("interactions:entry_detail")),
+        "contact_link": escape(_link_prefix("contacts:contact_detail")),
+        "template_link": escape(_link_prefix("interactions:template_detail")),
+    }
+    salesperson_link = escape(_link_prefix("contacts:salesperson_detail"))
+    correspondence = {v: escape(str(label)) for v, label in CorrespondenceType.choices if v}
+    evaluation = {v: escape(str(label)) for v, label in Evaluation.choices if v}
+    delivery = {
+        v: BADGE.format(css=DELIVERY_BADGES[v], label=escape(str(label)))
+        for v, label in DeliveryStatus.choices
+        if v
+    }
+    canceled = BADGE.format(css="badge-danger", label=escape(_("Canceled")))
+    select_label = escape(_("Select entry"))
+    rows = []
     for row in entries:
-        row.url = f"{entry}{row.pk}/"
-        row.contact_url = f"{contact}{row.contact_id}/"
-        row.template_url = f"{template}{row.template_id}/"
-        row.salesperson_url = f"{salesperson}{row.salesperson_id}/" if row.salesperson_id else ""
-        row.correspondence_label = (
-            correspondence.get(row.correspondence_type, "") if row.correspondence_type else ""
+        salesperson = ""
+        if row.salesperson_id:
+            salesperson = SALESPERSON_CELL.format(
+                link=salesperson_link, pk=row.salesperson_id, code=escape(row.salesperson.code)
+            )
+        html = ENTRY_ROW.format(
+            **links,
+            select=SELECT_CELL.format(pk=row.pk, label=select_label) if selectable else "",
+            pk=row.pk,
+            date=escape(date_format(row.date, "SHORT_DATE_FORMAT")),
+            time=row.time.strftime("%H:%M") if row.time else "",
+            contact_id=row.contact_id,
+            contact=escape(row.contact.name),
+            number=escape(row.contact.number),
+            description=escape(row.description),
+            template_id=row.template_id,
+            template=escape(row.template.code),
+            salesperson=salesperson,
+            correspondence=correspondence.get(row.correspondence_type, ""),
+            cost=escape(localize(row.cost)),
+            duration=escape(floatformat(row.duration, "-2")),
+            evaluation=evaluation.get(row.evaluation, ""),
+            canceled=canceled if row.canceled else "",
+            delivery=delivery.get(row.delivery_status, ""),
         )
-        row.evaluation_label = evaluation.get(row.evaluation, "") if row.evaluation else ""
-        row.delivery_label = delivery.get(row.delivery_status, "")
-        row.delivery_badge = DELIVERY_BADGES.get(row.delivery_status, "")
+        rows.append(mark_safe(html))  # noqa: S308 (every value above is escaped)
+    return rows
 
 
 def _create_interaction_query(form: EntryFilterForm) -> str:

@@ -348,3 +348,23 @@ def test_csv_export_query_count_does_not_grow_with_rows(owner_client, django_ass
         with django_assert_num_queries(7):
             response = owner_client.get(EXPORT)
             assert len(read_csv(response)) > rows
+
+
+def test_list_rows_escape_what_users_typed(manager_client):
+    contact = factories.PersonFactory(name='<script>alert("x")</script>', number="CP<b>")
+    factories.LogEntryFactory(
+        contact=contact,
+        description='"><img src=x onerror=alert(1)>',
+        salesperson=factories.SalespersonFactory(code="S&P"),
+        evaluation=Evaluation.POSITIVE,
+        canceled=True,
+        delivery_status=DeliveryStatus.ERROR,
+    )
+    content = manager_client.get(LIST).content.decode()
+    assert "<script>alert" not in content
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in content
+    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in content
+    assert "CP&lt;b&gt;" in content
+    assert ">S&amp;P</a>" in content
+    assert "<td>Positive</td>" in content
+    assert '<span class="badge badge-danger">Error</span>' in content
