@@ -61,7 +61,6 @@ HEADER_FIELDS = (
     "campaign_response",
     "salesperson",
 )
-GENERAL_FIELDS = ("description", "date", "salesperson")
 
 
 # --- Errors the views turn into messages -----------------------------------------------------

@@ -146,16 +146,17 @@ def segment_edit(request: HttpRequest, segment: Segment) -> HttpResponse:
         if reaches_lines and "apply" not in request.POST and segment.lines.exists():
             follow = selectors.lines_follow(segment)
         else:
-            following = services.segment_update(segment=segment, user=request.user, data=data)
-            if reaches_lines:
-                messages.success(
-                    request,
-                    _("Segment %(no)s saved; %(lines)s lines follow the change.")
-                    % {"no": segment.number, "lines": following},
-                )
+            try:
+                following = services.segment_update(segment=segment, user=request.user, data=data)
+            except ValidationError as error:
+                form.add_error(None, error)
             else:
-                messages.success(request, _("Segment %(no)s saved.") % {"no": segment.number})
-            return redirect(segment)
+                if reaches_lines:
+                    text = _("Segment %(no)s saved; %(lines)s lines follow the change.")
+                else:
+                    text = _("Segment %(no)s saved.")
+                messages.success(request, text % {"no": segment.number, "lines": following})
+                return redirect(segment)
     context = {"nav": "segments", "segment": segment, "form": form, "follow": follow}
     return render(request, "segments/segment_edit.html", context)
 
