@@ -368,3 +368,56 @@ def test_list_rows_escape_what_users_typed(manager_client):
     assert ">S&amp;P</a>" in content
     assert "<td>Positive</td>" in content
     assert '<span class="badge badge-danger">Error</span>' in content
+
+
+# --- Concurrency: two connections against Postgres -------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_delete_canceled_never_deletes_an_entry_un_canceled_at_the_same_moment():
+    """A manager un-cancels entries while another deletes the canceled ones: whichever locks the
+    rows first wins, and every entry that ends up active still exists."""
+    import threading
+
+    from django.db import connection
+
+    manager = factories.ManagerUserFactory(username="racer")
+    entries = factories.LogEntryFactory.create_batch(40, canceled=True)
+    ids = [e.pk for e in entries]
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run(action):
+        try:
+            barrier.wait(10)
+            action()
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(
+            target=run,
+            args=(lambda: services.entry_switch_canceled(user=manager, entry_ids=ids[::2]),),
+        ),
+        threading.Thread(
+            target=run,
+            args=(
+                lambda: services.entry_delete_canceled(
+                    user=manager, entries=InteractionLogEntry.objects.all()
+                ),
+            ),
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    left = dict(InteractionLogEntry.objects.values_list("pk", "canceled"))
+    assert not any(left.values()), "a canceled entry survived the delete"
+    # Either the switch ran first (its 20 entries are active and kept) or the delete did (all
+    # gone, and the switch found nothing to flip).
+    assert set(left) in (set(), set(ids[::2]))
