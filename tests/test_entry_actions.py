@@ -321,6 +321,18 @@ def test_csv_export_holds_exactly_the_filtered_rows_newest_first(owner_client):
     assert [int(row[0]) for row in rows[1:]] == [newer.pk, older.pk]
 
 
+def test_csv_export_sends_rows_in_pieces_and_loses_none(owner_client, monkeypatch):
+    from interactions import views
+
+    monkeypatch.setattr(views, "CSV_CHUNK_ROWS", 2)
+    entries = factories.LogEntryFactory.create_batch(5)
+    response = owner_client.get(EXPORT)
+    pieces = list(response.streaming_content)
+    assert len(pieces) == 4  # the header, then rows 2 + 2 + 1
+    rows = list(csv.reader(io.StringIO(b"".join(pieces).decode("utf-8-sig"))))
+    assert sorted(int(row[0]) for row in rows[1:]) == sorted(e.pk for e in entries)
+
+
 def test_csv_export_neutralises_formulas(owner_client):
     factories.LogEntryFactory(description="=HYPERLINK(1)", subject="@SUM(A1)")
     rows = read_csv(owner_client.get(EXPORT))
