@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -164,6 +165,9 @@ class InteractionWizard(NamedUrlWizardView):
     def get_form_list(self):
         form_list = super().get_form_list()
         if self.draft.context_segment_id is not None:
+            # A copy: formtools may hand out its cached list or even the view's own form_list,
+            # which every later request (a contact's wizard too) would then see changed.
+            form_list = OrderedDict(form_list)
             form_list["type"] = SegmentTypeForm
         return form_list
 

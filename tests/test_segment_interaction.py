@@ -476,3 +476,15 @@ def test_a_line_of_another_segment_is_a_404(owner_client, segment):
     other = factories.SegmentLineFactory()
     url = reverse("segments:line_edit", args=[segment.pk, other.pk])
     assert owner_client.get(url).status_code == 404
+
+
+def test_a_segment_wizard_leaves_the_contacts_wizard_as_it_was(owner_client, segment, mailing):
+    """The segment's step 1 replaces the contact's only for that draft, never for later ones."""
+    from interactions.wizard_forms import TypeForm
+
+    run_wizard(owner_client, segment, mailing)
+    person = factories.PersonFactory()
+    response = owner_client.get(reverse("interactions:wizard_start"), {"contact": person.pk})
+    page = owner_client.get(response["Location"], follow=True)
+    assert isinstance(page.context["wizard"]["form"], TypeForm)
+    assert "contact" in page.context["wizard"]["form"].fields
