@@ -55,6 +55,7 @@ OUTCOME_UNKNOWN = "Outcome unknown"
 RUN_LOCK = 7_001_006
 
 _MAX_REASON = 1000
+_SUBJECT_LENGTH = InteractionLogEntry._meta.get_field("subject").max_length
 
 
 @dataclass
@@ -201,8 +202,10 @@ def deliver_pending(
                 finally:
                     _release(sorted(untried))
                 attachments.clear()
-        finally:
-            backend.close()
+        except BaseException:
+            _drop(backend)  # stopping mid-send: no polite QUIT to a server still in DATA
+            raise
+        backend.close()
     return report
 
 
@@ -267,7 +270,7 @@ def deliver_entry(entry: InteractionLogEntry, *, backend, attachments=None) -> s
         delivery_next_try_at=None,
         delivery_last_error="",
         delivered_at=now,
-        subject=message.subject,
+        subject=message.subject[:_SUBJECT_LENGTH],
         body=message.body,
         updated_at=now,
     )
@@ -279,21 +282,24 @@ def send(message: EmailMessage, *, backend) -> None:
     try:
         backend.open()
     except Exception as exc:
-        backend.close()
+        _drop(backend)
         raise NotAccepted(_reason(exc)) from exc
     phase = _SmtpDataPhase.watch(getattr(backend, "connection", None))
     try:
-        backend.send_messages([message])
+        sent = backend.send_messages([message])
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
         # The server answered with a refusal (sender, recipient or data): not accepted.
         _reset(backend)
         raise NotAccepted(_reason(exc)) from exc
     except Exception as exc:
-        backend.close()
+        _drop(backend)
         if phase is not None and not phase.entered:
             # Lost before DATA (MAIL FROM / RCPT TO): the server cannot have accepted it.
             raise NotAccepted(_reason(exc)) from exc
         raise OutcomeUnknown(_reason(exc)) from exc
+    if not sent:
+        # A backend that declines without raising (fail_silently): nothing left.
+        raise NotAccepted(_("The email backend did not send the message."))
 
 
 class _SmtpDataPhase:
@@ -319,6 +325,17 @@ class _SmtpDataPhase:
             smtp._crm_data_phase = phase
         phase.entered = False
         return phase
+
+
+def _drop(backend) -> None:
+    """Close the backend's connection at once: after a timeout or a lost line a QUIT would
+    only wait for a server that is not listening."""
+    smtp = getattr(backend, "connection", None)
+    if isinstance(smtp, smtplib.SMTP):
+        smtp.close()
+        backend.connection = None
+    else:
+        backend.close()
 
 
 def _reset(backend) -> None:

@@ -457,3 +457,40 @@ def test_resend_refuses_a_canceled_entry_or_a_privacy_blocked_contact(owner):
         delivery.entry_resend(entry=canceled, user=owner)
     with pytest.raises(ValidationError, match="privacy blocked"):
         delivery.entry_resend(entry=blocked, user=owner)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sigterm_mid_send_keeps_that_entry_in_sending_and_releases_the_rest(smtp, tmp_path):
+    entries = [pending_entry() for _ in range(4)]
+    smtp.handler.hold_data = threading.Event()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp.port),
+        "MEDIA_ROOT": str(tmp_path),
+    }
+    run = subprocess.Popen(
+        [sys.executable, "manage.py", "deliver_interactions", "--batch-size", "4"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert smtp.handler.data_received.wait(30), run.communicate(timeout=5)
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(10) == 128 + signal.SIGTERM
+    finally:
+        if run.poll() is None:
+            run.kill()
+        run.communicate()
+        smtp.handler.hold_data.set()
+
+    statuses = {e.pk: reload(e).delivery_status for e in entries}
+    assert sorted(statuses.values()) == ["pending", "pending", "pending", "sending"]
+    smtp.handler.hold_data = None
+    report = delivery.deliver_pending()
+    assert (report.interrupted, report.sent) == (1, 3)
+    assert len(smtp.messages) == 4  # the interrupted one reached the server once, never again

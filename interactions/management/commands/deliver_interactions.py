@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
@@ -12,9 +14,22 @@ from interactions import delivery
 from interactions.management.commands._options import positive_int
 
 
-def _exit_on_sigterm(signum, frame):
-    # Unwinds like Ctrl-C, so claimed entries not yet tried go back to Pending.
-    raise SystemExit(128 + signum)
+@contextmanager
+def _sigterm_unwinds():
+    """Turn SIGTERM into SystemExit while the run lasts, so it unwinds like Ctrl-C: claimed
+    entries not yet tried go back to Pending (the one being sent stays Sending)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class Command(BaseCommand):
@@ -52,10 +67,12 @@ class Command(BaseCommand):
                 "(left by a crashed run unless another run is sending now). Nothing sent."
             )
             return
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        with tqdm(
-            total=min(due, limit) if limit else due, unit="email", disable=None, file=sys.stderr
-        ) as bar:
+        with (
+            _sigterm_unwinds(),
+            tqdm(
+                total=min(due, limit) if limit else due, unit="email", disable=None, file=sys.stderr
+            ) as bar,
+        ):
 
             def on_entry(entry, outcome):
                 bar.update()
