@@ -303,11 +303,14 @@ def measure_export(server: Server, cookies) -> dict:
     response = connection.getresponse()
     first_byte = None
     size = lines = 0
+    last = b""
     while chunk := response.read(1 << 16):
         if first_byte is None:
             first_byte = time.perf_counter() - started
         size += len(chunk)
-        lines += chunk.count(b"\r\n")
+        # A line ends in CRLF (csv's default); one may straddle two reads.
+        lines += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+        last = chunk[-1:]
     elapsed = time.perf_counter() - started
     connection.close()
     done.set()

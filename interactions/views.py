@@ -42,6 +42,7 @@ from contacts.forms import PeriodForm
 from contacts.models import CorrespondenceType
 from contacts.selectors import delete_blockers
 from contacts.services import RecordInUse
+from contacts.views import link_prefix
 from interactions import csv_export, selectors, services
 from interactions.delivery import entry_resend as entry_resend_service
 from interactions.forms import (
@@ -152,14 +153,6 @@ def entry_list(request: HttpRequest) -> HttpResponse:
     return render(request, "interactions/entry_list.html", context)
 
 
-def _link_prefix(name: str) -> str:
-    """The URL of the view ``name`` without its trailing ``<pk>/``, to append pks to."""
-    url = reverse(name, args=[0])
-    if not url.endswith("/0/"):
-        raise ValueError(f"{name} does not end in <pk>/")
-    return url[:-2]
-
-
 DELIVERY_BADGES = {
     DeliveryStatus.SENT: "badge-ok",
     DeliveryStatus.ERROR: "badge-danger",
@@ -194,11 +187,11 @@ def _entry_rows(entries: list[InteractionLogEntry], *, selectable: bool) -> list
     The columns are the template's <thead>.
     """
     links = {
-        "entry_link": escape(_link_prefix("interactions:entry_detail")),
-        "contact_link": escape(_link_prefix("contacts:contact_detail")),
-        "template_link": escape(_link_prefix("interactions:template_detail")),
+        "entry_link": escape(link_prefix("interactions:entry_detail")),
+        "contact_link": escape(link_prefix("contacts:contact_detail")),
+        "template_link": escape(link_prefix("interactions:template_detail")),
     }
-    salesperson_link = escape(_link_prefix("contacts:salesperson_detail"))
+    salesperson_link = escape(link_prefix("contacts:salesperson_detail"))
     correspondence = {v: escape(str(label)) for v, label in CorrespondenceType.choices if v}
     evaluation = {v: escape(str(label)) for v, label in Evaluation.choices if v}
     delivery = {
