@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
+
+from tests.database import subprocess_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,11 +28,7 @@ COMMANDS = [
 
 
 def manage(*args: str) -> subprocess.CompletedProcess:
-    params = connection.settings_dict
-    url = (
-        f"postgres://{params['USER'] or 'postgres'}@{params['HOST'] or '127.0.0.1'}:"
-        f"{params['PORT'] or 5432}/{params['NAME']}"
-    )
+    url = subprocess_database_url()
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,

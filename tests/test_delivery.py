@@ -24,6 +24,7 @@ from contacts.models import CorrespondenceType
 from interactions import delivery
 from interactions.models import DeliveryStatus, InteractionLogEntry
 from tests import factories
+from tests.database import subprocess_database_url
 from tests.smtp_server import SmtpServer, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -295,12 +296,7 @@ def test_crash_after_the_mail_left_ends_in_error_and_a_second_run_sends_nothing(
 
 
 def _test_database_url() -> str:
-    params = connection.get_connection_params()
-    user = params.get("user") or "postgres"
-    host = params.get("host") or "127.0.0.1"
-    port = params.get("port") or 5432
-    password = f":{params['password']}" if params.get("password") else ""
-    return f"postgres://{user}{password}@{host}:{port}/{connection.settings_dict['NAME']}"
+    return subprocess_database_url()
 
 
 def _advisory_lock_holders() -> int:
