@@ -38,6 +38,8 @@ PAGE_SIZE = 50
 HISTORY_SIZE = 20
 PERSONS_SHOWN = 50
 SEARCH_RESULTS = 20
+# What the company card's persons table shows (a company can have thousands of persons).
+PERSON_COLUMNS = ("number", "name", "job_title", "email", "phone", "privacy_blocked")
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -129,7 +131,9 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     entries = contact.company_log_entries if contact.is_company else contact.log_entries
     persons = []
     if contact.is_company:
-        persons = list(contact.persons.order_by("name", "number")[: PERSONS_SHOWN + 1])
+        persons = list(
+            contact.persons.only(*PERSON_COLUMNS).order_by("name", "number")[: PERSONS_SHOWN + 1]
+        )
     period = PeriodForm(request.GET)
     return render(
         request,
