@@ -3,6 +3,7 @@
 Production differs from development only by environment values, never by code.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.humanize",
     "formtools",
+    "axes",
     "contacts",
     "interactions",
     "segments",
@@ -53,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm_site.urls"
@@ -95,6 +99,12 @@ DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = env.str(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------
+# The throttle backend first: it refuses a locked-out account or address before any password
+# is checked (see "Login throttling" below).
+AUTHENTICATION_BACKENDS = [
+    "crm_site.auth_backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -133,6 +143,16 @@ STORAGES = {
     },
 }
 MAX_UPLOAD_SIZE = env.int("MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
+# File name extensions an attachment may have (lower case, without the dot). Files of the types
+# that announce themselves by their first bytes must also start with them
+# (`interactions.uploads`).
+ALLOWED_UPLOAD_EXTENSIONS = env.list(
+    "ALLOWED_UPLOAD_EXTENSIONS",
+    default=[
+        "pdf", "txt", "csv", "rtf", "png", "jpg", "jpeg", "gif",
+        "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp",
+    ],
+)  # fmt: skip
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
@@ -160,8 +180,12 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-if env.bool("BEHIND_PROXY", default=False):
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a proxy the client is the address the nearest proxy appended to X-Forwarded-For (a
+# client can write anything it likes to the left of it); PROXY_COUNT proxies in a row.
+PROXY_COUNT = env.int("PROXY_COUNT", default=1)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -179,14 +203,35 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# --- Login throttling (django-axes) ---------------------------------------------------------
+# Failed logins are counted per account and per client address, each on its own: AXES_FAILURE_LIMIT
+# failures for one username (from any address) or from one address (for any username) lock that
+# username or address out for AXES_COOLOFF_MINUTES. The counts live in the database, so every
+# app server behind the load balancer sees the same ones. A successful login clears the account's.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "crm_site.auth_backends.lockout_response"  # the lockout page, 429
+AXES_CLIENT_IP_CALLABLE = "crm_site.auth_backends.client_ip"
+# Successful logins are not logged to a table (users have `last_login`); failures are counted.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
 # --- Logging --------------------------------------------------------------------------------
+# LOG_FORMAT=json writes one JSON object per line (for a log shipper); plain text otherwise.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "crm_site.log_format.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

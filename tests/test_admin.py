@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -55,9 +56,25 @@ EXISTING = {
     LoggedSegment: factories.LoggedSegmentFactory,
     get_user_model(): lambda: get_user_model().objects.first(),
     Group: lambda: Group.objects.first(),
+    # django-axes' records of failed logins: staff lift a lockout by deleting its attempt.
+    AccessAttempt: lambda: AccessAttempt.objects.create(
+        username="someone", ip_address="127.0.0.1", failures_since_start=5
+    ),
+    AccessFailureLog: lambda: AccessFailureLog.objects.create(
+        username="someone", ip_address="127.0.0.1"
+    ),
+    AccessLog: lambda: AccessLog.objects.create(username="someone", ip_address="127.0.0.1"),
 }
-# Written only by the app's workflows (wizard, Log Segment), never typed in the admin.
-NOT_ADDABLE = {InteractionLogEntry, InteractionDraft, LoggedSegment}
+# Written only by the app's workflows (wizard, Log Segment), never typed in the admin; the
+# login records only by django-axes.
+NOT_ADDABLE = {
+    InteractionLogEntry,
+    InteractionDraft,
+    LoggedSegment,
+    AccessAttempt,
+    AccessFailureLog,
+    AccessLog,
+}
 
 REGISTERED = [pytest.param(model, id=model._meta.label_lower) for model in admin.site._registry]
 
