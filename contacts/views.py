@@ -39,7 +39,7 @@ HISTORY_SIZE = 20
 PERSONS_SHOWN = 50
 SEARCH_RESULTS = 20
 # What the company card's persons table shows (a company can have thousands of persons).
-PERSON_COLUMNS = ("number", "name", "job_title", "email", "phone", "privacy_blocked")
+PERSON_COLUMNS = ("company", "number", "name", "job_title", "email", "phone", "privacy_blocked")
 
 
 def _int_or_none(value: str | None) -> int | None:
