@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,7 +12,10 @@ from django.db.models import Q
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -85,6 +90,45 @@ def _card_links() -> dict[str, str]:
     }
 
 
+HISTORY_ROW = (
+    "<tr><td>{date}</td><td>{title}{failed}</td><td>{description}</td>{contact}"
+    '<td class="num">{cost}</td><td class="num">{duration}</td><td>{evaluation}</td></tr>'
+)
+
+
+def _history_rows(entries: list, *, show_contact: bool) -> list[str]:
+    """The history table's rows as HTML, every value escaped before it goes in.
+
+    Built here like the entry list's rows: twenty rows through the template engine were half
+    of a card's time. ``entries`` come from `_entries_shown` (template, salesperson, contact).
+    """
+    links = _card_links()
+    evaluations = {}
+    if entries:
+        field = type(entries[0])._meta.get_field("evaluation")
+        evaluations = {value: escape(str(label)) for value, label in field.choices if value}
+    failed = ' <span class="badge badge-warn">{}</span>'.format(escape(_("Attempt failed")))
+    rows = []
+    for entry in entries:
+        contact = ""
+        if show_contact:
+            contact = '<td><a href="{}{}/">{}</a></td>'.format(
+                links["contact"], entry.contact_id, escape(entry.contact.name)
+            )
+        html = HISTORY_ROW.format(
+            date=escape(date_format(entry.date, "SHORT_DATE_FORMAT")),
+            title='<a href="{}{}/">{}</a>'.format(links["entry"], entry.pk, escape(entry.title)),
+            failed=failed if entry.attempt_failed else "",
+            description=escape(entry.description),
+            contact=contact,
+            cost=escape(floatformat(entry.cost, 2)),
+            duration=escape(floatformat(entry.duration, 0)),
+            evaluation=evaluations.get(entry.evaluation, ""),
+        )
+        rows.append(mark_safe(html))  # noqa: S308 (every value above is escaped)
+    return rows
+
+
 def _statistics(rows, period: PeriodForm) -> dict | None:
     """Statistics of ``rows`` (log entries, or their daily totals) in the period the form asks
     for; None while the form has errors."""
@@ -135,13 +179,15 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             contact.persons.only(*PERSON_COLUMNS).order_by("name", "number")[: PERSONS_SHOWN + 1]
         )
     period = PeriodForm(request.GET)
+    history = list(_entries_shown(entries))
     return render(
         request,
         "contacts/contact_detail.html",
         {
             "nav": "contacts",
             "contact": contact,
-            "history": _entries_shown(entries),
+            "history": history,
+            "history_rows": _history_rows(history, show_contact=contact.is_company),
             "history_size": HISTORY_SIZE,
             "period": period,
             "statistics": _statistics(entries, period),
@@ -264,13 +310,15 @@ def salesperson_detail(request: HttpRequest, pk: int) -> HttpResponse:
     salesperson = selectors.get_salesperson_for_user(request, pk)
     entries = salesperson.log_entries
     period = PeriodForm(request.GET)
+    history = list(_entries_shown(entries))
     return render(
         request,
         "contacts/salesperson_detail.html",
         {
             "nav": "salespeople",
             "salesperson": salesperson,
-            "history": _entries_shown(entries),
+            "history": history,
+            "history_rows": _history_rows(history, show_contact=True),
             "history_size": HISTORY_SIZE,
             "period": period,
             # Summed from the daily totals: a salesperson has 100,000s of entries.

@@ -433,3 +433,19 @@ def test_delete_canceled_never_deletes_an_entry_un_canceled_at_the_same_moment()
     # Either the switch ran first (its 20 entries are active and kept) or the delete did (all
     # gone, and the switch found nothing to flip).
     assert set(left) in (set(), set(ids[::2]))
+
+
+def test_card_history_rows_escape_what_users_typed(owner_client):
+    company = factories.CompanyFactory()
+    person = factories.PersonFactory(company=company, name="<b>Bold</b> & Co")
+    template = factories.TemplateFactory(description="<i>Call</i>", information_flow="inbound")
+    factories.LogEntryFactory(
+        contact=person, template=template, description="<script>x</script>", attempt_failed=True
+    )
+    content = owner_client.get(reverse("contacts:contact_detail", args=[company.pk])).content
+    content = content.decode()
+    assert "<script>x" not in content
+    assert "&lt;script&gt;x&lt;/script&gt;" in content
+    assert "&lt;i&gt;Call&lt;/i&gt; from &lt;b&gt;Bold&lt;/b&gt; &amp; Co</a>" in content
+    assert ">&lt;b&gt;Bold&lt;/b&gt; &amp; Co</a></td>" in content
+    assert "Attempt failed" in content
