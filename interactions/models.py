@@ -460,6 +460,9 @@ class EntryDayTotals(models.Model):
             models.Index(fields=["group", "date"], name="daytotals_group_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.date} {self.salesperson_id}/{self.template_id}/{self.group_id}"
+
 
 class InteractionComment(Tracked):
     entry = models.ForeignKey(
