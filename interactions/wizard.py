@@ -175,11 +175,13 @@ class InteractionWizard(NamedUrlWizardView):
         return reverse(self.url_name, kwargs={"draft_id": self.draft.pk, "step": step})
 
     def get(self, request, *args, **kwargs):
+        _require_logging_role(request)
         if self.draft.status == DraftStatus.FINISHED:
             return self._already_finished()
         return super().get(request, *args, **kwargs)
 
     def post(self, *args, **kwargs):
+        _require_logging_role(self.request)
         if self.draft.status == DraftStatus.FINISHED:
             return self._already_finished()
         posted_step = self.request.POST.get(f"{self.prefix}-current_step")
@@ -543,6 +545,14 @@ def interaction_wizard_view():
 # --- Entry points around the wizard ---------------------------------------------------------
 
 
+def _require_logging_role(request) -> None:
+    """Continuing a draft logs an interaction: a user whose role was taken away since the draft
+    was started may still discard it, not finish it. Checked after the draft was fetched, so
+    someone else's draft stays a 404."""
+    if not request.user.has_perm("interactions.add_interactionlogentry"):
+        raise PermissionDenied
+
+
 def _int_param(request, name) -> int | None:
     value = request.GET.get(name, "")
     return int(value) if value.isdigit() else None
@@ -556,8 +566,7 @@ def wizard_start(request):
     """
     from contacts.selectors import get_contact_for_user, get_salesperson_for_user
 
-    if not request.user.has_perm("interactions.add_interactionlogentry"):
-        raise PermissionDenied
+    _require_logging_role(request)
     contact = salesperson = None
     if (contact_id := _int_param(request, "contact")) is not None:
         contact = get_contact_for_user(request, contact_id)
@@ -584,6 +593,7 @@ def wizard_start(request):
 def wizard_resume(request, draft_id):
     """`Resume`: back to the exact step the draft was left on."""
     draft = get_draft_for_user(request, draft_id)
+    _require_logging_role(request)
     if draft.status == DraftStatus.FINISHED:
         messages.info(request, _("This interaction has already been logged."))
         return redirect("interactions:draft_list")

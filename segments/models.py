@@ -119,8 +119,12 @@ class Segment(InteractionFields, Tracked):
         return reverse("segments:segment_detail", args=[self.pk])
 
     def is_editable_by(self, user) -> bool:
-        """Owner (its salesperson's user, or its creator) and Marketing Managers (section 4)."""
+        """Owner (its salesperson's user, or its creator) and Marketing Managers (section 4).
+
+        Owning is not enough on its own: a user whose role was taken away keeps no rights."""
         if self.status != SegmentStatus.OPEN:
+            return False
+        if not user.has_perm("segments.change_segment"):
             return False
         if user.has_perm("segments.manage_all_segments"):
             return True
