@@ -14,6 +14,8 @@ urlpatterns = [
         name="password_change",
     ),
     path("admin/", admin.site.urls),
+    # set_language (the header's language switch); behind the login like every page.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("contacts/", include("contacts.urls")),
     path("interactions/", include("interactions.urls")),
     path("segments/", include("segments.urls")),

@@ -9,6 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from contacts.forms import DateInput
 from contacts.models import (
     Campaign,
     Contact,
@@ -51,7 +52,7 @@ class SegmentCreateForm(forms.ModelForm):
     class Meta:
         model = Segment
         fields = ["description", "date", "salesperson"]
-        widgets = {"date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"date": DateInput}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,7 +83,7 @@ class SegmentHeaderForm(forms.ModelForm):
             "body",
         ]
         widgets = {
-            "date": forms.DateInput(attrs={"type": "date"}),
+            "date": DateInput,
             "body": forms.Textarea(attrs={"rows": 8}),
         }
 
@@ -178,12 +179,8 @@ class CriteriaForm(forms.Form):
         label=_("Interaction Template"),
         required=False,
     )
-    date_from = forms.DateField(
-        label=_("From date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = forms.DateField(label=_("From date"), required=False, widget=DateInput)
+    date_to = forms.DateField(label=_("To date"), required=False, widget=DateInput)
 
     def clean_company(self):
         company = self.cleaned_data["company"]
@@ -292,7 +289,7 @@ class LineForm(forms.ModelForm):
             "body",
         ]
         widgets = {
-            "date": forms.DateInput(attrs={"type": "date"}),
+            "date": DateInput,
             "body": forms.Textarea(attrs={"rows": 8}),
         }
         help_texts = {

@@ -60,3 +60,15 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// The header's language switch sends itself when a language is chosen; its button stays for
+// browsers without this file.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("form[data-autosubmit]").forEach((form) => {
+    const button = form.querySelector("button[type=submit]");
+    if (button) button.hidden = true;
+    form.querySelectorAll("select").forEach((select) => {
+      select.addEventListener("change", () => form.requestSubmit());
+    });
+  });
+});
