@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MinValueValidator
-from django.template.defaultfilters import filesizeformat
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +21,7 @@ from interactions.models import (
     InteractionTemplateContent,
 )
 from interactions.selectors import MAX_ID
+from interactions.uploads import validate_attachment
 
 
 class ContactNumberField(forms.CharField):
@@ -308,15 +307,8 @@ class TemplateContentForm(forms.ModelForm):
 
     def clean_attachment(self):
         attachment = self.cleaned_data["attachment"]
-        size = attachment.size if isinstance(attachment, UploadedFile) else 0
-        if size > settings.MAX_UPLOAD_SIZE:
-            raise ValidationError(
-                _("The file is %(size)s; attachments can be at most %(limit)s."),
-                params={
-                    "size": filesizeformat(size),
-                    "limit": filesizeformat(settings.MAX_UPLOAD_SIZE),
-                },
-            )
+        if isinstance(attachment, UploadedFile):  # a new upload, not the file stored already
+            validate_attachment(attachment)
         return attachment
 
     def clean_language(self) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +18,7 @@ from contacts.models import (
 )
 from interactions.merge import validate_merge_fields
 from interactions.models import Evaluation, InformationFlow, InitiatedBy, InteractionTemplate
+from interactions.uploads import validate_attachment
 
 # "" in these choices means "take the default" (template, contact precedence), not "blank".
 DEFAULT_CHOICE = ("", _("Default"))
@@ -246,14 +245,8 @@ class ContentForm(forms.Form):
 
     def clean_attachment(self):
         attachment = self.cleaned_data["attachment"]
-        if attachment and attachment.size > settings.MAX_UPLOAD_SIZE:
-            raise forms.ValidationError(
-                _("The file is %(size)s; attachments can be at most %(limit)s."),
-                params={
-                    "size": filesizeformat(attachment.size),
-                    "limit": filesizeformat(settings.MAX_UPLOAD_SIZE),
-                },
-            )
+        if attachment:
+            validate_attachment(attachment)
         return attachment
 
     def clean(self):
