@@ -34,29 +34,34 @@ class CorrespondenceType(models.TextChoices):
     EMAIL = "email", _("Email")
 
 
+def audit_user_field(verbose_name) -> models.ForeignKey:
+    """A "who" column: no database constraint and no index.
+
+    Bulk writes (100,000 segment lines or log entries in one statement) would otherwise pay a
+    foreign-key check and an index insertion per row for a column nothing filters on. Deleting
+    a user still sets these to NULL through Django's `on_delete` (users are normally made
+    inactive, not deleted).
+    """
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        db_constraint=False,
+        db_index=False,
+        verbose_name=verbose_name,
+    )
+
+
 class Tracked(models.Model):
     """Who created and last changed a record, and when (spec section 6)."""
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-        verbose_name=_("created by"),
-    )
+    created_by = audit_user_field(_("created by"))
     updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-        verbose_name=_("last changed by"),
-    )
+    updated_by = audit_user_field(_("last changed by"))
 
     class Meta:
         abstract = True

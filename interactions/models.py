@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import CorrespondenceType, Language, Tracked
+from contacts.models import CorrespondenceType, Language, Tracked, audit_user_field
 
 
 class InformationFlow(models.TextChoices):
@@ -276,6 +276,8 @@ class InteractionLogEntry(models.Model):
         related_name="log_entries",
         null=True,
         blank=True,
+        # Never a list filter; only PROTECT on a (rare) opportunity delete looks it up.
+        db_index=False,
         verbose_name=_("opportunity"),
     )
     # Kept as text so that it survives `Delete Canceled Segments`.
@@ -303,33 +305,21 @@ class InteractionLogEntry(models.Model):
     delivery_last_error = models.TextField(_("last delivery error"), blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     canceled = models.BooleanField(_("canceled"), default=False)
-    # The draft whose `Finish` wrote this entry: unique, so a replayed Finish cannot log twice.
-    draft = models.OneToOneField(
+    # The draft whose `Finish` wrote this entry: unique where set (see Meta), so a replayed
+    # Finish cannot log twice; segment entries have none and cost that index nothing.
+    draft = models.ForeignKey(
         "interactions.InteractionDraft",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
-        related_name="log_entry",
+        related_name="log_entries",
+        db_index=False,
         verbose_name=_("draft"),
     )
-    logged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("logged by"),
-    )
+    logged_by = audit_user_field(_("logged by"))
     logged_at = models.DateTimeField(_("logged at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("last changed by"),
-    )
+    updated_by = audit_user_field(_("last changed by"))
 
     objects = LogEntryQuerySet.as_manager()
 
@@ -345,6 +335,9 @@ class InteractionLogEntry(models.Model):
         constraints = [
             _non_negative("cost", "interactionlogentry"),
             _non_negative("duration", "interactionlogentry"),
+            models.UniqueConstraint(
+                fields=["draft"], condition=Q(draft__isnull=False), name="entry_one_per_draft"
+            ),
         ]
         # One composite index per list filter, each ending in the list order (date, id), so a
         # filtered, newest-first page is an index range scan.

@@ -198,7 +198,7 @@ class InteractionWizard(NamedUrlWizardView):
         if self.segment is not None:
             messages.info(self.request, _("This interaction has already been assigned."))
             return redirect(self.segment.get_absolute_url())
-        entry = self.draft.log_entry if hasattr(self.draft, "log_entry") else None
+        entry = self.draft.log_entries.select_related("contact").first()
         messages.info(self.request, _("This interaction has already been logged."))
         if entry is not None:
             return redirect(entry.contact.get_absolute_url())

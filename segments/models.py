@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import CorrespondenceType, Language, Tracked
+from contacts.models import CorrespondenceType, Language, Tracked, audit_user_field
 from interactions.models import InformationFlow, InitiatedBy
 
 
@@ -157,7 +156,8 @@ class SegmentLine(InteractionFields, Tracked):
 
     # Lines are written 100,000 at a time (Add Contacts, Log's follow-up): each index costs every
     # one of those rows, so these foreign keys, never a list filter, go without one. Only rare
-    # deletions (a template, a user) look lines up by them.
+    # deletions (a template, a campaign) look lines up by them. (The audit columns inherited from
+    # Tracked have neither index nor constraint.)
     template = models.ForeignKey(
         "interactions.InteractionTemplate",
         on_delete=models.PROTECT,
@@ -175,26 +175,6 @@ class SegmentLine(InteractionFields, Tracked):
         related_name="+",
         db_index=False,
         verbose_name=_("campaign"),
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-        db_index=False,
-        verbose_name=_("created by"),
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-        db_index=False,
-        verbose_name=_("last changed by"),
     )
 
     class Meta:
@@ -227,25 +207,11 @@ class LoggedSegment(models.Model):
     segment_no = models.CharField(_("segment no."), max_length=20)
     description = models.CharField(_("description"), max_length=100)
     logged_at = models.DateTimeField(_("date"), auto_now_add=True)
-    logged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("user"),
-    )
+    logged_by = audit_user_field(_("user"))
     entry_count = models.PositiveIntegerField(_("no. of interactions"), default=0)
     canceled = models.BooleanField(_("canceled"), default=False)
     updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("last changed by"),
-    )
+    updated_by = audit_user_field(_("last changed by"))
 
     class Meta:
         verbose_name = _("logged segment")
