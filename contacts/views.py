@@ -43,6 +43,13 @@ PAGE_SIZE = 50
 HISTORY_SIZE = 20
 PERSONS_SHOWN = 50
 SEARCH_RESULTS = 20
+# The salesperson list's sort orders: code is unique, name has an index.
+SALESPERSON_ORDERS = {
+    "code": ("code",),
+    "-code": ("-code",),
+    "name": ("name", "code"),
+    "-name": ("-name", "-code"),
+}
 # What the company card's persons table shows (a company can have thousands of persons).
 PERSON_COLUMNS = ("company", "number", "name", "job_title", "email", "phone", "privacy_blocked")
 
@@ -146,8 +153,15 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     contact_type = request.GET.get("type", "")
     company_id = _int_or_none(request.GET.get("company"))
     salesperson_id = _int_or_none(request.GET.get("salesperson"))
+    sort = request.GET.get("sort", "")
+    if sort not in selectors.CONTACT_ORDERS:
+        sort = "name"
     contacts = selectors.contact_search(
-        text=text, type=contact_type, company_id=company_id, salesperson_id=salesperson_id
+        text=text,
+        type=contact_type,
+        company_id=company_id,
+        salesperson_id=salesperson_id,
+        order=sort,
     )
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -157,6 +171,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "nav": "contacts",
             "page": page,
             "q": text,
+            "sort": sort,
             "type": contact_type,
             "types": ContactType.choices,
             "company": Contact.objects.filter(pk=company_id).first() if company_id else None,
@@ -294,14 +309,17 @@ def contact_search(request: HttpRequest) -> JsonResponse:
 @require_GET
 def salesperson_list(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "").strip()
-    salespeople = Salesperson.objects.select_related("user").order_by("code")
+    sort = request.GET.get("sort", "")
+    if sort not in SALESPERSON_ORDERS:
+        sort = "code"
+    salespeople = Salesperson.objects.select_related("user").order_by(*SALESPERSON_ORDERS[sort])
     if text:
         salespeople = salespeople.filter(Q(code__istartswith=text) | Q(name__istartswith=text))
     page = Paginator(salespeople, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "contacts/salesperson_list.html",
-        {"nav": "salespeople", "page": page, "q": text},
+        {"nav": "salespeople", "page": page, "q": text, "sort": sort},
     )
 
 

@@ -132,7 +132,7 @@ def filter_entries(entries: LogEntryQuerySet, filters: Mapping[str, Any]) -> Log
     return entries
 
 
-# --- Keyset paging on (date, id) ------------------------------------------------------------
+# --- Keyset paging on (date, id) or id -------------------------------------------------------
 # An OFFSET page (and the COUNT a numbered pager needs) reads every row before it; a keyset page
 # starts in the index at the last row seen, so page 20,000 costs what page 1 costs.
 
@@ -175,8 +175,8 @@ class EntryCursor:
 @dataclass(frozen=True)
 class EntryPage:
     entries: list[InteractionLogEntry]
-    newer: EntryCursor | None  # the `before` of the Newer link; None on the first page
-    older: EntryCursor | None  # the `after` of the Older link; None on the last page
+    previous: EntryCursor | None  # the `before` of the Previous link; None on the first page
+    next: EntryCursor | None  # the `after` of the Next link; None on the last page
 
     def __iter__(self):
         return iter(self.entries)
@@ -186,7 +186,28 @@ class EntryPage:
 
     @property
     def has_other_pages(self) -> bool:
-        return self.newer is not None or self.older is not None
+        return self.previous is not None or self.next is not None
+
+
+# The list's sort orders (`?sort=`), each one an index scan: (date, id) has the entry_*_date_idx
+# indexes (read backwards for oldest first), the entry number the primary key.
+ENTRY_ORDERS = {
+    "-date": ("-date", "-id"),
+    "date": ("date", "id"),
+    "-id": ("-id",),
+    "id": ("id",),
+}
+DEFAULT_ENTRY_ORDER = "-date"
+_REVERSED = {"-date": "date", "date": "-date", "-id": "id", "id": "-id"}
+
+
+def _beyond(cursor: EntryCursor, order: str) -> Q:
+    """The rows that come after ``cursor`` in ``order``."""
+    if order == "-date":
+        return cursor.older()
+    if order == "date":
+        return cursor.newer()
+    return Q(pk__lt=cursor.pk) if order == "-id" else Q(pk__gt=cursor.pk)
 
 
 def entry_page(
@@ -195,30 +216,37 @@ def entry_page(
     after: EntryCursor | None = None,
     before: EntryCursor | None = None,
     size: int = 50,
+    order: str = DEFAULT_ENTRY_ORDER,
 ) -> EntryPage:
-    """One newest-first page: ``size`` rows after ``after`` (older) or before ``before`` (newer).
+    """One page in ``order`` (newest first by default): ``size`` rows after ``after`` (the
+    next page) or before ``before`` (the previous one).
 
     Fetches ``size + 1`` rows to learn whether another page follows; never counts.
     """
     if before is not None:
-        # Walk towards the newest rows, then show them newest first like every other page.
-        rows = list(entries.filter(before.newer()).order_by("date", "id")[: size + 1])
-        more_newer = len(rows) > size
+        # Walk backwards from the cursor, then show the rows in the list's order.
+        backwards = _REVERSED[order]
+        rows = list(
+            entries.filter(_beyond(before, backwards)).order_by(*ENTRY_ORDERS[backwards])[
+                : size + 1
+            ]
+        )
+        more_before = len(rows) > size
         rows = rows[:size][::-1]
         return EntryPage(
             rows,
-            newer=EntryCursor.of(rows[0]) if more_newer else None,
-            older=EntryCursor.of(rows[-1]) if rows else None,
+            previous=EntryCursor.of(rows[0]) if more_before else None,
+            next=EntryCursor.of(rows[-1]) if rows else None,
         )
     if after is not None:
-        entries = entries.filter(after.older())
-    rows = list(entries.order_by("-date", "-id")[: size + 1])
-    more_older = len(rows) > size
+        entries = entries.filter(_beyond(after, order))
+    rows = list(entries.order_by(*ENTRY_ORDERS[order])[: size + 1])
+    more_after = len(rows) > size
     rows = rows[:size]
     return EntryPage(
         rows,
-        newer=EntryCursor.of(rows[0]) if after is not None and rows else None,
-        older=EntryCursor.of(rows[-1]) if more_older else None,
+        previous=EntryCursor.of(rows[0]) if after is not None and rows else None,
+        next=EntryCursor.of(rows[-1]) if more_after else None,
     )
 
 

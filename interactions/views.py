@@ -105,9 +105,9 @@ def _save(form: BaseForm, save):
 
 
 def _filter_query(request: HttpRequest) -> str:
-    """The list's filters as a query string, without the paging position."""
+    """The list's filters as a query string, without the paging position and sort order."""
     query: QueryDict = request.GET.copy()
-    for key in PAGING_KEYS:
+    for key in (*PAGING_KEYS, "sort"):
         query.pop(key, None)
     return query.urlencode()
 
@@ -123,6 +123,9 @@ def _filtered_entries(request: HttpRequest):
 @require_safe
 def entry_list(request: HttpRequest) -> HttpResponse:
     form = EntryFilterForm(request.GET)
+    sort = request.GET.get("sort", "")
+    if sort not in selectors.ENTRY_ORDERS:
+        sort = selectors.DEFAULT_ENTRY_ORDER
     page = None
     if form.is_valid():
         entries = selectors.filter_entries(selectors.entry_list_queryset(), form.cleaned_data)
@@ -131,6 +134,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
             after=selectors.EntryCursor.parse(request.GET.get("after")),
             before=selectors.EntryCursor.parse(request.GET.get("before")),
             size=ENTRY_PAGE_SIZE,
+            order=sort,
         )
     user = request.user
     can_cancel = user.has_perm("interactions.cancel_interactionlogentry")
@@ -141,6 +145,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "rows": rows,
+        "sort": sort,
         "filtered": form.has_changed(),
         "create_query": _create_interaction_query(form),
         "filter_query": _filter_query(request),

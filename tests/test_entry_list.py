@@ -171,7 +171,7 @@ def _walk(client, query: dict, direction: str, start: dict) -> list[list[int]]:
     while True:
         page = client.get(URL, params).context["page"]
         pages.append([entry.pk for entry in page])
-        cursor = page.older if direction == "older" else page.newer
+        cursor = page.next if direction == "older" else page.previous
         if cursor is None:
             return pages
         key = "after" if direction == "older" else "before"
@@ -209,7 +209,7 @@ def test_paging_links_keep_the_filters(owner_client, monkeypatch):
     kept = [factories.LogEntryFactory(salesperson=salesperson, date=TODAY) for _ in range(2)]
     factories.LogEntryFactory(date=TODAY)
     response = owner_client.get(URL, {"salesperson": "KEEP"})
-    older = response.context["page"].older
+    older = response.context["page"].next
     assert f"salesperson=KEEP&amp;after={older}".encode() in response.content
     assert shown(owner_client.get(URL, {"salesperson": "KEEP", "after": str(older)})) == [
         kept[0].pk
@@ -228,8 +228,8 @@ def test_entry_page_knows_there_is_nothing_newer_on_the_first_page(db):
     entries = factories.LogEntryFactory.create_batch(3, date=TODAY)
     page = entry_page(entry_list_queryset(), size=3)
     assert [e.pk for e in page] == [e.pk for e in reversed(entries)]
-    assert page.newer is None
-    assert page.older is None
+    assert page.previous is None
+    assert page.next is None
     assert not page.has_other_pages
 
 
