@@ -8,6 +8,7 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from contacts.forms import DateInput
 from contacts.models import (
     Campaign,
     Contact,
@@ -90,7 +91,7 @@ class TypeForm(forms.Form):
         required=False,
     )
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES, required=False)
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=DateInput)
     time = forms.TimeField(
         label=_("Time of Interaction"),
         required=False,
