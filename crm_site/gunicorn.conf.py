@@ -6,12 +6,24 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers: the app is I/O bound on Postgres; 2 x cores + 1 is gunicorn's own advice.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# A sync worker that answers nothing for this long is killed and replaced. The longest request
+# is the browser's CSV export of every entry (about a minute per million rows): raise this
+# before exporting more than that through the browser, or use `manage.py export_interactions`.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 keepalive = 5
+# Recycle workers now and then (bounded memory growth), staggered so they do not all restart.
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
+# %(M)s: milliseconds from the request arriving to the response written.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+if os.environ.get("LOG_FORMAT") == "json":
+    logger_class = "crm_site.gunicorn_logging.JsonLogger"
+# The heartbeat files of the workers: in memory where there is a /dev/shm (no disk writes;
+# gunicorn creates them itself with unique names, so the shared directory is no risk).
+SHARED_MEMORY = "/dev/shm"  # noqa: S108
+if os.path.isdir(SHARED_MEMORY):
+    worker_tmp_dir = SHARED_MEMORY
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -521,7 +521,7 @@ def wizard_run(world, owner):
     client.force_login(owner)
     client.get(reverse("interactions:wizard_start"), {"contact": world["contact"].pk})
     draft = InteractionDraft.objects.filter(owner=owner).latest("created_at")
-    return client, draft, world["template"]
+    return client, draft, world["template"], owner.salesperson
 
 
 WIZARD_FIELDS = {
@@ -535,14 +535,19 @@ WIZARD_FIELDS = {
 
 @pytest.mark.parametrize("step", list(WIZARD_FIELDS))
 def test_generated_data_in_any_wizard_step_never_causes_a_server_error(wizard_run, step):
-    client, draft, template = wizard_run
+    client, draft, template, salesperson = wizard_run
     prefix = f"draft_{draft.pk}"
 
     def url(name):
         return reverse("interactions:wizard", kwargs={"draft_id": draft.pk, "step": name})
 
     valid = {
-        "type": {"type-template": template.pk, "type-date": "2026-11-20", "type-time": "09:00"},
+        "type": {
+            "type-template": template.pk,
+            "type-salesperson": salesperson.pk,
+            "type-date": "2026-11-20",
+            "type-time": "09:00",
+        },
         "content": {"content-subject": "S", "content-body": "B"},
         "related": {},
         "result": {"result-description": "Call", "result-cost": "1", "result-duration": "1"},
