@@ -45,6 +45,13 @@ test: db
 	@bash scripts/ensure-chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Dutch catalogue: gather the strings (needs GNU gettext), translate the new ones in
+# locale/nl/LC_MESSAGES/django.po, then run this again to compile django.mo (committed too).
+messages: $(STAMP)
+	$(MANAGE) makemessages -l nl --no-location --ignore=.venv --ignore=staticfiles \
+		--ignore=bench --ignore=tests --ignore=scripts
+	$(MANAGE) compilemessages -l nl --ignore=.venv
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
