@@ -32,6 +32,8 @@ SEGMENT_OWNER = "segment owner"  # the segment's owner, or a Marketing Manager
 DRAFT_OWNER = "draft owner"  # the draft's owner only; anyone else gets a 404
 
 BOUNDARIES: dict[str, str] = {
+    # the language switch in the header (Django's set_language)
+    "set_language": SIGNED_IN,
     # contacts
     "contacts:contact_list": SIGNED_IN,
     "contacts:contact_search": SIGNED_IN,
@@ -116,7 +118,8 @@ BOUNDARIES: dict[str, str] = {
 OPEN_GET = {"contacts:marketing_setup"}
 # Pages that only read, whatever the method is called with (a POST is refused or ignored).
 READ_ONLY = {name for name, rule in BOUNDARIES.items() if rule == SIGNED_IN} - {
-    "password_change"  # the user's own password: everyone signed in may change it
+    "password_change",  # the user's own password: everyone signed in may change it
+    "set_language",  # the user's own language: everyone signed in may choose it
 }
 
 
