@@ -72,3 +72,12 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// On a phone the main menu is one row that scrolls sideways: show the current page's link.
+document.addEventListener("DOMContentLoaded", () => {
+  const current = document.querySelector(".mainnav [aria-current=page]");
+  const nav = current && current.parentElement;
+  if (nav && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft = current.offsetLeft - nav.offsetLeft - 12;
+  }
+});
