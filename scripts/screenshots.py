@@ -42,7 +42,7 @@ USERNAME, PASSWORD = "manager", "demo"  # seed_demo's Marketing Manager
 
 
 def manage(*args: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)  # noqa: S603 (our manage.py)
 
 
 def free_port() -> int:
@@ -53,7 +53,7 @@ def free_port() -> int:
 
 def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S603 (our manage.py)
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=ROOT,
         env=env,
