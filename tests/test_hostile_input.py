@@ -612,3 +612,33 @@ def test_a_nul_byte_anywhere_in_a_query_or_form_is_a_400(client, owner, world):
     assert response.status_code == 400
     draft.refresh_from_db()
     assert "\x00" not in str(draft.state)
+
+
+def test_the_wizards_merged_preview_shows_a_contacts_markup_escaped(client, hostile_world, owner):
+    """Step 2 merges the contact's name into the template's body for the preview."""
+    client.force_login(owner)
+    person, template = hostile_world["contact"], hostile_world["template"]
+    hostile_world["content"].subject = ""
+    hostile_world["content"].body = "Dear {{ contact_name }},"
+    hostile_world["content"].save()
+    client.get(reverse("interactions:wizard_start"), {"contact": person.pk})
+    draft = InteractionDraft.objects.filter(owner=owner).latest("created_at")
+    client.post(
+        reverse("interactions:wizard", kwargs={"draft_id": draft.pk, "step": "type"}),
+        {
+            f"draft_{draft.pk}-current_step": "type",
+            "type-template": template.pk,
+            "type-salesperson": owner.salesperson.pk,
+            "type-date": "2026-11-20",
+        },
+    )
+
+    response = client.get(
+        reverse("interactions:wizard", kwargs={"draft_id": draft.pk, "step": "content"})
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert SCRIPT in response.context["preview"]["body"]  # the name, merged
+    assert SCRIPT not in html
+    assert ESCAPED_SCRIPT in html
