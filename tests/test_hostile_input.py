@@ -642,3 +642,20 @@ def test_the_wizards_merged_preview_shows_a_contacts_markup_escaped(client, host
     assert SCRIPT in response.context["preview"]["body"]  # the name, merged
     assert SCRIPT not in html
     assert ESCAPED_SCRIPT in html
+
+
+def test_malformed_and_oversized_request_bodies_are_a_400(client, manager):
+    client.force_login(manager)
+    target = reverse("contacts:contact_create")
+    broken = client.post(
+        target,
+        data=b"--xx\r\nContent-Disposition: form-data; name=\r\n\r\n",
+        content_type="multipart/form-data; boundary=xx",
+    )
+    too_big = client.post(target, {"type": "company", "name": "x" * (3 * 1024 * 1024)})
+    too_many = client.post(target, {f"field{n}": "x" for n in range(1100)})
+
+    assert broken.status_code in (200, 400)  # an unnamed part is dropped: the form re-shows
+    assert too_big.status_code == 400
+    assert too_many.status_code == 400
+    assert not Contact.objects.exists()
