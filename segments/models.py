@@ -142,6 +142,17 @@ class SegmentLine(InteractionFields, Tracked):
         related_name="segment_lines",
         verbose_name=_("contact"),
     )
+    date = models.DateField(_("date"), null=True, blank=True)
+    personalised = models.BooleanField(_("personalised"), default=False)
+
+    # Lines are written 100,000 at a time (Add Contacts, Log's follow-up), and every index or
+    # foreign-key check costs each of those rows. The three columns below are copies of the
+    # header's values (unless the line is personalised), never a list filter: no index, and no
+    # database constraint. Django's PROTECT still refuses to delete a referenced salesperson,
+    # template or campaign; the header's own foreign keys (kept) hold the rows the
+    # not-personalised lines point at, since header and lines change in one transaction; and
+    # `Log` reports a line whose row is gone as a problem line instead of logging it.
+    # (The audit columns inherited from Tracked have neither index nor constraint either.)
     salesperson = models.ForeignKey(
         "contacts.Salesperson",
         on_delete=models.PROTECT,
@@ -149,15 +160,9 @@ class SegmentLine(InteractionFields, Tracked):
         blank=True,
         related_name="segment_lines",
         db_index=False,
+        db_constraint=False,
         verbose_name=_("salesperson"),
     )
-    date = models.DateField(_("date"), null=True, blank=True)
-    personalised = models.BooleanField(_("personalised"), default=False)
-
-    # Lines are written 100,000 at a time (Add Contacts, Log's follow-up): each index costs every
-    # one of those rows, so these foreign keys, never a list filter, go without one. Only rare
-    # deletions (a template, a campaign) look lines up by them. (The audit columns inherited from
-    # Tracked have neither index nor constraint.)
     template = models.ForeignKey(
         "interactions.InteractionTemplate",
         on_delete=models.PROTECT,
@@ -165,6 +170,7 @@ class SegmentLine(InteractionFields, Tracked):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         verbose_name=_("interaction template"),
     )
     campaign = models.ForeignKey(
@@ -174,6 +180,7 @@ class SegmentLine(InteractionFields, Tracked):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         verbose_name=_("campaign"),
     )
 

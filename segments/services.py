@@ -271,6 +271,11 @@ def _add_contacts(segment: Segment, *, user, contacts: QuerySet[Contact]) -> int
     yields what the line values need (language, correspondence type), and `ON CONFLICT` skips
     contacts already on the segment (one contact per segment). No ORDER BY: lines come in the
     order the contacts are read, and sorting 100,000 rows would only cost time.
+
+    (`ON CONFLICT` rather than an anti-join: `NOT EXISTS` was ~10 % faster when the planner
+    probed the unique index, but on a table whose statistics said "empty" it chose a nested loop
+    over a sequential scan of the lines, rescanning the pages this very statement was filling:
+    100,000 adds took 100 s.)
     """
     contact_sql, contact_params = (
         contacts.order_by().values("pk", "language", "correspondence_type").query.sql_with_params()
@@ -628,10 +633,14 @@ def _check_loggable(segment: Segment, *, send_attachments: bool, create_follow_u
 def _problem_lines(segment: Segment, *, send_attachments: bool) -> tuple[list[LineProblem], int]:
     """The lines that cannot be logged with their reasons (the first MAX_PROBLEM_LINES), and
     how many there are in all."""
+    # `salesperson__code__isnull` and the like join the row, so they also catch a line whose
+    # salesperson, template or campaign was deleted (those columns have no database constraint,
+    # see SegmentLine).
     problem = (
-        Q(salesperson__isnull=True)
+        Q(salesperson__code__isnull=True)
         | Q(salesperson__blocked=True)
-        | Q(template__isnull=True)
+        | Q(template__code__isnull=True)
+        | Q(campaign__isnull=False, campaign__number__isnull=True)
         | Q(contact__privacy_blocked=True)
     )
     delivering = Q(correspondence_type=CorrespondenceType.EMAIL)
@@ -651,6 +660,9 @@ def _problem_lines(segment: Segment, *, send_attachments: bool) -> tuple[list[Li
             "salesperson__code",
             "salesperson__blocked",
             "template_id",
+            "template__code",
+            "campaign_id",
+            "campaign__number",
             "correspondence_type",
             "subject",
             "body",
@@ -669,10 +681,16 @@ def _line_problem(row: dict, *, send_attachments: bool) -> LineProblem:
         reasons.append(_("the contact is privacy blocked"))
     if row["salesperson_id"] is None:
         reasons.append(_("no salesperson"))
+    elif row["salesperson__code"] is None:
+        reasons.append(_("its salesperson no longer exists"))
     elif row["salesperson__blocked"]:
         reasons.append(_("salesperson %(code)s is blocked") % {"code": row["salesperson__code"]})
     if row["template_id"] is None:
         reasons.append(_("no interaction template"))
+    elif row["template__code"] is None:
+        reasons.append(_("its interaction template no longer exists"))
+    if row["campaign_id"] is not None and row["campaign__number"] is None:
+        reasons.append(_("its campaign no longer exists"))
     if send_attachments and row["correspondence_type"] == CorrespondenceType.EMAIL:
         if not row["contact__email"]:
             reasons.append(_("the contact has no email address to deliver to"))

@@ -4,6 +4,7 @@ remove lines; who may do it (issue 5, spec section 4)."""
 from __future__ import annotations
 
 import datetime
+import threading
 from decimal import Decimal
 
 import pytest
@@ -358,6 +359,49 @@ def test_add_by_criteria_is_one_insert_statement(owner_client, segment, book):
     assert len(inserts) == 1
     assert "ON CONFLICT" in inserts[0]
     assert segment.lines.count() == 5 + 20 * 2  # the book's five, 20 persons with companies
+
+
+def test_adding_by_criteria_again_adds_only_contacts_not_on_the_segment(
+    owner_client, segment, book
+):
+    criteria(owner_client, segment, "add", type=ContactType.COMPANY)
+    criteria(owner_client, segment, "add")
+    assert contacts_on(segment) == {"ACME", "OTHER", "ANN", "BOB", "CAT"}
+    assert segment.lines.count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_users_adding_the_same_contacts_at_once_give_one_line_each(owner, book):
+    """The segment's row lock makes the second adder wait for the first to commit; its
+    statement then skips the contacts already there. Two real connections, started together."""
+    from contacts.models import Contact
+    from segments import services
+
+    segment = factories.SegmentFactory(salesperson=owner.salesperson, created_by=owner)
+    start = threading.Barrier(2)
+    added, errors = [], []
+
+    def add():
+        try:
+            start.wait(timeout=10)
+            added.append(
+                services.segment_add_contacts(
+                    segment=segment, user=owner, contacts=Contact.objects.all()
+                )
+            )
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert sorted(added) == [0, 5]
+    assert contacts_on(segment) == {"ACME", "OTHER", "ANN", "BOB", "CAT"}
 
 
 def test_criteria_form_bad_input_is_shown_next_to_the_fields(owner_client, segment, book):

@@ -259,6 +259,37 @@ def test_validation_lists_every_problem_line_and_writes_nothing(owner_client, ow
     assert NumberSeries.objects.get(code="SEG").last_number == last_number
 
 
+def test_a_line_whose_salesperson_template_or_campaign_is_gone_is_a_problem_line(
+    owner_client, owner, ready
+):
+    """A line's salesperson, template and campaign have no database constraint (bulk speed,
+    see SegmentLine); a row deleted behind Django's PROTECT (raw SQL, a race) must stop `Log`
+    with a clear reason, never drop the line or fail at commit."""
+    gone_template = factories.TemplateFactory(code="OLD")
+    gone_salesperson = factories.SalespersonFactory(code="LEFT")
+    gone_campaign = factories.CampaignFactory(number="CP-OLD")
+    lines = {line.contact.number: line for line in ready.lines.select_related("contact")}
+    SegmentLine.objects.filter(pk=lines["ANN"].pk).update(
+        template=gone_template, salesperson=gone_salesperson, personalised=True
+    )
+    SegmentLine.objects.filter(pk=lines["BOB"].pk).update(campaign=gone_campaign)
+    with connection.cursor() as cursor:
+        for row in (gone_template, gone_salesperson, gone_campaign):
+            cursor.execute(f"DELETE FROM {row._meta.db_table} WHERE id = %s", [row.pk])
+
+    response = owner_client.post(log_url(ready))
+    assert response.status_code == 400
+    reasons = {line.contact_number: line.reasons for line in response.context["problems"].lines}
+    assert reasons == {
+        "ANN": [
+            "its salesperson no longer exists",
+            "its interaction template no longer exists",
+        ],
+        "BOB": ["its campaign no longer exists"],
+    }
+    nothing_written(ready)
+
+
 def test_an_empty_segment_without_interaction_cannot_be_logged(owner_client, segment):
     response = owner_client.post(log_url(segment), {})
     assert response.context["problems"].segment_problems == [
