@@ -15,12 +15,13 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from formtools.wizard.storage.base import BaseStorage
-from formtools.wizard.views import NamedUrlWizardView
+from formtools.wizard.views import NamedUrlWizardView, WizardView
 
 from contacts.models import Contact, CorrespondenceType, Salesperson
 from interactions.merge import merge, merge_values
@@ -75,11 +76,15 @@ class DraftStorage(BaseStorage):
         self.init_data()
         self.data.update(copy.deepcopy(self.draft.state or {}))
         self._saved = self._dump()
+        self._saved_type = copy.deepcopy(self._type_data())
         # Set once `Finish` has handed the draft to the service: nothing more to write.
         self.finalized = False
 
     def _dump(self) -> str:
         return json.dumps(self.data, sort_keys=True, default=str)
+
+    def _type_data(self) -> dict:
+        return self.data[self.step_data_key].get("type", {})
 
     def update_response(self, response):
         super().update_response(response)
@@ -90,7 +95,19 @@ class DraftStorage(BaseStorage):
         draft = self.draft
         draft.state = self.data
         draft.current_step = self.data.get(self.step_key) or ""
-        type_data = self.data[self.step_data_key].get("type", {})
+        fields = ["state", "current_step", "updated_at"]
+        type_data = self._type_data()
+        if type_data != self._saved_type:
+            self._summarise(type_data)
+            fields += ["contact", "template", "description"]
+        draft.save(update_fields=fields)
+        self._saved = self._dump()
+        self._saved_type = copy.deepcopy(type_data)
+
+    def _summarise(self, type_data: dict) -> None:
+        """The list columns of `Postponed Interactions` (contact, template, description),
+        from step 1's data; only worked out again when step 1 changed."""
+        draft = self.draft
         number = (type_data.get("type-contact") or [""])[0]
         if number:
             draft.contact = Contact.objects.filter(number__iexact=number.strip()).first()
@@ -106,17 +123,6 @@ class DraftStorage(BaseStorage):
         draft.description = (description or (draft.template.description if draft.template else ""))[
             :100
         ]
-        draft.save(
-            update_fields=[
-                "state",
-                "current_step",
-                "contact",
-                "template",
-                "description",
-                "updated_at",
-            ]
-        )
-        self._saved = self._dump()
 
 
 def _not_for_segment(wizard: InteractionWizard) -> bool:
@@ -438,6 +444,12 @@ class InteractionWizard(NamedUrlWizardView):
         )
         return {"subject": merge(subject, merged), "body": merge(body, merged)}
 
+    def render_done(self, form, **kwargs):
+        # `Finish` logs at once. formtools' NamedUrlWizardView would first redirect to the
+        # done step's URL and log on that GET: one more round trip for every interaction, and
+        # done() ends in a redirect anyway (post/redirect/get). The done URL still works.
+        return WizardView.render_done(self, form, **kwargs)
+
     def done(self, form_list, form_dict, **kwargs):
         if self.segment is not None:
             return self._assign_to_segment(form_dict)
@@ -587,7 +599,13 @@ def wizard_start(request):
     draft = draft_start(
         user=request.user, contact=contact, salesperson=salesperson, prefill=prefill
     )
-    return redirect("interactions:wizard_resume", draft_id=draft.pk)
+    return redirect_to_step(draft)
+
+
+def redirect_to_step(draft) -> HttpResponseRedirect:
+    """Straight to the step the draft is on (the first for a new one), without the extra hop
+    through `wizard_resume`."""
+    return redirect("interactions:wizard", draft_id=draft.pk, step=draft.current_step or "type")
 
 
 def wizard_resume(request, draft_id):
@@ -597,7 +615,7 @@ def wizard_resume(request, draft_id):
     if draft.status == DraftStatus.FINISHED:
         messages.info(request, _("This interaction has already been logged."))
         return redirect("interactions:draft_list")
-    return redirect("interactions:wizard", draft_id=draft.pk, step=draft.current_step or "type")
+    return redirect_to_step(draft)
 
 
 def wizard_cancel(request, draft_id):

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 from contacts.models import MarketingSetup
 from interactions.models import InteractionLogEntry
 from interactions.services import draft_start
+from interactions.wizard import redirect_to_step
 from segments import selectors, services
 from segments.forms import (
     AddContactForm,
@@ -302,7 +303,7 @@ def line_reset(request: HttpRequest, segment: Segment, line_pk: int) -> HttpResp
 def segment_create_interaction(request: HttpRequest, segment: Segment) -> HttpResponse:
     """`Create Interaction` on the segment: the wizard's steps 1-3 with the segment as context."""
     draft = draft_start(user=request.user, segment=segment)
-    return redirect("interactions:wizard_resume", draft_id=draft.pk)
+    return redirect_to_step(draft)
 
 
 @segment_change_view

@@ -223,10 +223,7 @@ def test_attachments_go_through_the_configured_storage_only(settings, owner, cli
         )
         post("content", {"subject": "S", "attachment": SimpleUploadedFile("o.pdf", b"%PDF-1")})
         post("related", {})
-        post("result", {"description": "Call", "cost": "1", "duration": "1"})
-        finish = client.get(
-            reverse("interactions:wizard", kwargs={"draft_id": draft.pk, "step": "finish"})
-        )
+        finish = post("result", {"description": "Call", "cost": "1", "duration": "1"})
 
         assert finish.status_code == 302
         assert finish["Location"] == person.get_absolute_url(), [

@@ -106,9 +106,7 @@ def test_wizard_from_a_contact_logs_exactly_one_entry_with_template_defaults(
     assert response.status_code == 302
     assert response["Location"] == step_url(draft_id, "related")  # no content for a call
     assert post_step(owner_client, draft_id, "related", {}).status_code == 302
-    response = post_step(owner_client, draft_id, "result", RESULT)
-    assert response["Location"] == step_url(draft_id, "finish")
-    response = finish(owner_client, draft_id)
+    response = post_step(owner_client, draft_id, "result", RESULT)  # Finish: logs at once
 
     entry = InteractionLogEntry.objects.get()
     assert response.status_code == 302
@@ -157,7 +155,6 @@ def test_user_overrides_of_flows_are_kept(owner_client, person, call):
     )
     post_step(owner_client, draft_id, "related", {})
     post_step(owner_client, draft_id, "result", RESULT)
-    finish(owner_client, draft_id)
     entry = InteractionLogEntry.objects.get()
     assert (entry.information_flow, entry.initiated_by) == ("inbound", "them")
 
@@ -167,7 +164,6 @@ def test_unsuccessful_attempt_is_logged_as_failed(owner_client, person, call):
     post_step(owner_client, draft_id, "type", type_data(person, call))
     post_step(owner_client, draft_id, "related", {})
     post_step(owner_client, draft_id, "result", {**RESULT, "was_successful": ""})
-    finish(owner_client, draft_id)
     assert InteractionLogEntry.objects.get().attempt_failed is True
 
 
@@ -190,7 +186,6 @@ def test_email_template_shows_content_step_prefilled_and_queues_delivery(
     )
     post_step(owner_client, draft_id, "related", {})
     post_step(owner_client, draft_id, "result", RESULT)
-    finish(owner_client, draft_id)
     entry = InteractionLogEntry.objects.get()
     assert entry.correspondence_type == CorrespondenceType.EMAIL
     assert entry.delivery_status == DeliveryStatus.PENDING
@@ -203,7 +198,6 @@ def test_email_without_deliver_needs_no_content(owner_client, person, email_temp
     post_step(owner_client, draft_id, "content", {"subject": "", "body": ""})
     post_step(owner_client, draft_id, "related", {})
     post_step(owner_client, draft_id, "result", RESULT)
-    finish(owner_client, draft_id)
     entry = InteractionLogEntry.objects.get()
     assert entry.delivery_status == DeliveryStatus.BLANK
 
@@ -230,7 +224,6 @@ def test_recorded_email_to_contact_without_address_is_logged_with_blank_type(
     post_step(owner_client, draft_id, "content", {"subject": "", "body": ""})
     post_step(owner_client, draft_id, "related", {})
     post_step(owner_client, draft_id, "result", RESULT)
-    finish(owner_client, draft_id)
     assert InteractionLogEntry.objects.get().correspondence_type == CorrespondenceType.BLANK
 
 
@@ -263,7 +256,6 @@ def test_attachment_is_kept_with_the_draft_and_moved_to_the_entry(
     assert stored["tmp_name"].startswith(f"drafts/{draft_id}/")
     post_step(owner_client, draft_id, "related", {})
     post_step(owner_client, draft_id, "result", RESULT)
-    finish(owner_client, draft_id)
     entry = InteractionLogEntry.objects.get()
     assert entry.attachment.read() == b"the offer"
 
@@ -317,7 +309,6 @@ def test_context_contact_is_fixed(owner_client, person, call):
     post_step(owner_client, draft_id, "type", type_data(other, call))
     post_step(owner_client, draft_id, "related", {})
     post_step(owner_client, draft_id, "result", RESULT)
-    finish(owner_client, draft_id)
     assert InteractionLogEntry.objects.get().contact == person
 
 
@@ -503,12 +494,34 @@ def test_resume_opens_the_saved_step_with_every_saved_value(
         assert form["time"].value() == "09:30"
 
 
+def test_the_postponed_list_columns_follow_step_one_and_the_result_description(
+    owner_client, person, call
+):
+    """The draft's contact, template and description (the list's columns) are worked out
+    again only when step 1's data changed, so every change must reach them."""
+    visit = factories.TemplateFactory(code="VISIT", description="Visit")
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, call))
+    draft = InteractionDraft.objects.get(pk=draft_id)
+    assert (draft.contact, draft.template, draft.description) == (person, call, "Phone call")
+
+    post_step(owner_client, draft_id, "related", {})  # step 1 unchanged
+    post_step(owner_client, draft_id, "result", {}, wizard_goto_step="type")  # Back
+    post_step(owner_client, draft_id, "type", type_data(person, visit, description="Site tour"))
+    draft.refresh_from_db()
+    assert (draft.template, draft.description) == (visit, "Site tour")
+
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", {"description": "Tour done"}, wizard_cancel="1")
+    draft.refresh_from_db()
+    assert draft.description == "Tour done"  # Result's description is step 1's too
+
+
 def test_finishing_a_resumed_draft_logs_it_and_it_leaves_the_list(owner_client, person, call):
     draft_id = postpone_at(owner_client, person, call, "related")
     owner_client.get(reverse("interactions:wizard_resume", args=[draft_id]))
     post_step(owner_client, draft_id, "related", {})
     post_step(owner_client, draft_id, "result", RESULT)
-    finish(owner_client, draft_id)
     assert InteractionLogEntry.objects.filter(draft_id=draft_id).count() == 1
     listing = owner_client.get(reverse("interactions:draft_list"))
     assert str(draft_id) not in listing.content.decode()
@@ -531,8 +544,6 @@ def test_two_drafts_in_two_tabs_never_mix(owner_client, person, call):
     for draft_id, who in ((tab_one, "tab one"), (tab_two, "tab two")):
         post_step(owner_client, draft_id, "related", {})
         post_step(owner_client, draft_id, "result", {**RESULT, "description": who})
-    finish(owner_client, tab_two)
-    finish(owner_client, tab_one)
     entries = {e.description: e.contact for e in InteractionLogEntry.objects.all()}
     assert entries == {"tab one": person, "tab two": other_person}
 
@@ -545,8 +556,7 @@ def test_replayed_finish_logs_once(owner_client, person, call):
     post_step(owner_client, draft_id, "type", type_data(person, call))
     post_step(owner_client, draft_id, "related", {})
     post_step(owner_client, draft_id, "result", RESULT)
-    finish(owner_client, draft_id)
-    again = finish(owner_client, draft_id)
+    again = finish(owner_client, draft_id)  # the done URL, replayed
     replayed_post = post_step(owner_client, draft_id, "result", RESULT)
     assert InteractionLogEntry.objects.count() == 1
     assert again.status_code == 302
@@ -561,14 +571,13 @@ def test_double_clicked_finish_on_two_connections_logs_once(owner, person, call)
     draft_id = start(client, contact=person.pk)
     post_step(client, draft_id, "type", type_data(person, call))
     post_step(client, draft_id, "related", {})
-    post_step(client, draft_id, "result", RESULT)
     barrier = threading.Barrier(2)
     statuses: list[int] = []
 
     def click() -> None:
         try:
             barrier.wait()
-            statuses.append(client.get(step_url(draft_id, "finish")).status_code)
+            statuses.append(post_step(client, draft_id, "result", RESULT).status_code)
         finally:
             connection.close()
 
@@ -596,8 +605,9 @@ def test_each_wizard_step_runs_a_fixed_number_of_queries(
     post_step(owner_client, draft_id, "type", type_data(person, email_template))
     post_step(owner_client, draft_id, "content", {"subject": "S", "body": "B"})
     post_step(owner_client, draft_id, "related", {})
-    # Each step includes the 2 queries of the role check (the user's and the groups' perms).
-    expected = {"type": 16, "content": 14, "related": 15, "result": 12}
+    # Each step includes the 2 queries of the role check (the user's and the groups' perms);
+    # opening a step saves which step the draft is on, but not its summary (step 1 unchanged).
+    expected = {"type": 14, "content": 12, "related": 13, "result": 10}
     for step, count in expected.items():
         with django_assert_num_queries(count):
             assert owner_client.get(step_url(draft_id, step)).status_code == 200
