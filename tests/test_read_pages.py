@@ -341,18 +341,18 @@ def build_logged_segment(rows: int):
 
 QUERY_COUNTS = [
     # builder, queries: session + user, then what the page itself reads
-    # the interactions pages also read the user's permissions (two queries) for their buttons
-    (build_entry, 7),  # entry with its related rows (two queries), comments
+    # the interactions pages also read the user's permissions (one query) for their buttons
+    (build_entry, 6),  # entry with its related rows (two queries), comments
     (build_drafts, 4),  # count for the pager, the page of drafts
-    (build_templates, 5),  # templates with their group
-    (build_template, 7),  # template, its content variants, statistics from the daily totals
-    (build_groups, 5),  # groups with their template count
-    (build_group, 7),  # group, its templates, statistics from the daily totals
-    # the segment pages also read the user's permissions (two queries) for their actions
-    (build_segments, 7),  # count for the pager, the page, the line totals of the page
-    (build_segment, 8),  # segment, count for the pager, a page of lines, totals
-    (build_logged_segments, 6),  # count for the pager, the page
-    (build_logged_segment, 6),  # logged segment with its segment, canceled entries
+    (build_templates, 4),  # templates with their group
+    (build_template, 6),  # template, its content variants, statistics from the daily totals
+    (build_groups, 4),  # groups with their template count
+    (build_group, 6),  # group, its templates, statistics from the daily totals
+    # the segment pages also read the user's permissions (one query) for their actions
+    (build_segments, 6),  # count for the pager, the page, the line totals of the page
+    (build_segment, 7),  # segment, count for the pager, a page of lines, totals
+    (build_logged_segments, 5),  # count for the pager, the page
+    (build_logged_segment, 5),  # logged segment with its segment, canceled entries
 ]
 
 

@@ -64,3 +64,32 @@ def test_syncing_roles_twice_changes_nothing():
     sync_roles()
     assert (codenames(SALESPERSON), codenames(MARKETING_MANAGER)) == before
     assert connection.is_usable()
+
+
+def test_a_users_permissions_are_their_roles_and_their_own_read_in_one_query(
+    django_assert_num_queries,
+):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("rosa")
+    user.groups.add(Group.objects.get(name=SALESPERSON))
+    user.user_permissions.add(Permission.objects.get(codename="delete_interactionlogentry"))
+    user = get_user_model().objects.get(pk=user.pk)  # no cached permissions
+    with django_assert_num_queries(1):
+        assert user.has_perm("interactions.add_interactionlogentry")  # from the role
+        assert user.has_perm("interactions.delete_interactionlogentry")  # the user's own
+        assert not user.has_perm("interactions.change_interactiontemplate")
+    assert user.get_all_permissions() == codenames(SALESPERSON) | {
+        "interactions.delete_interactionlogentry"
+    }
+    user.is_active = False
+    assert not user.has_perm("interactions.add_interactionlogentry")
+
+
+def test_a_superuser_has_every_permission():
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    admin = get_user_model().objects.create_superuser("root", password="x")
+    assert len(admin.get_all_permissions()) == Permission.objects.count()

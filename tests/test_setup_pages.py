@@ -471,13 +471,13 @@ def build_template_delete(rows: int) -> str:
 
 
 QUERY_COUNTS = [
-    # session, user, permissions (two), then:
-    (build_campaigns, 6),  # pager count, the page with salespeople
-    (build_opportunities, 6),  # pager count, the page with company, salesperson, campaign
-    (build_number_series, 6),  # Marketing Setup, the series
-    (build_template_form, 6),  # the group and campaign choices
+    # session, user, permissions, then:
+    (build_campaigns, 5),  # pager count, the page with salespeople
+    (build_opportunities, 5),  # pager count, the page with company, salesperson, campaign
+    (build_number_series, 5),  # Marketing Setup, the series
+    (build_template_form, 5),  # the group and campaign choices
     # the template; one EXISTS per relation that protects it (entries, segments, lines)
-    (build_template_delete, 8),
+    (build_template_delete, 7),
 ]
 
 
