@@ -15,6 +15,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -263,13 +264,24 @@ class InteractionWizard(NamedUrlWizardView):
     # --- what the steps know about each other ------------------------------------------------
 
     def type_values(self) -> dict | None:
-        """Step 1's validated values, computed once per request (conditions and initials)."""
+        """Step 1's validated values, computed once per request (conditions and initials).
+
+        The form is built without `get_form_initial()`: bound data needs no defaults, and
+        working them out costs queries (the default salesperson). The template's content
+        variants are read here once for the conditions and initials that ask for them.
+        """
         if not hasattr(self, "_cleaned_data_cache_type_values"):
             self._cleaned_data_cache_type_values = None
             data = self.storage.get_step_data("type")
             if data is not None:
-                form = self.get_form("type", data=data)
+                form_class = self.get_form_list()["type"]
+                form = form_class(
+                    data=data,
+                    prefix=self.get_form_prefix("type", form_class),
+                    **self.get_form_kwargs("type"),
+                )
                 if form.is_valid():
+                    prefetch_related_objects([form.cleaned_data["template"]], "contents")
                     self._cleaned_data_cache_type_values = form.cleaned_data
         return self._cleaned_data_cache_type_values
 
