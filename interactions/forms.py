@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MinValueValidator
+from django.urls import reverse_lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -25,18 +26,41 @@ from interactions.uploads import validate_attachment
 
 
 class ContactNumberField(forms.CharField):
-    """A contact given by its number (typed, or from a link such as ``?contact=CT000001``);
-    cleans to the Contact, or None when blank."""
+    """A contact given by its number: typed, picked from the server-side search (``search=True``:
+    never a <select> of 100,000 contacts), or from a link such as ``?contact=CT000001``.
+
+    Cleans to the Contact (with its company and salesperson), or None when blank; an unknown
+    number is an error next to the field. Optional unless ``required=True``.
+    """
 
     default_error_messages = {"unknown": _("There is no contact with number %(number)s.")}
 
-    def __init__(self, *, queryset=None, **kwargs):
-        self.queryset = Contact.objects.all() if queryset is None else queryset
+    def __init__(self, *, queryset=None, search: bool = False, **kwargs):
+        if queryset is None:
+            queryset = Contact.objects.select_related("company", "salesperson")
+        self.queryset = queryset
         kwargs.setdefault("required", False)
         kwargs.setdefault("max_length", Contact._meta.get_field("number").max_length)
+        if search:
+            kwargs.setdefault(
+                "widget",
+                forms.TextInput(
+                    attrs={
+                        "autocomplete": "off",
+                        "list": "contact-search-results",
+                        "data-contact-search": reverse_lazy("contacts:contact_search"),
+                        "placeholder": _("Type a name or number"),
+                    }
+                ),
+            )
         super().__init__(**kwargs)
 
+    def prepare_value(self, value):
+        return value.number if isinstance(value, Contact) else value
+
     def clean(self, value):
+        if isinstance(value, Contact):  # a disabled field keeps its initial Contact
+            return value
         number = super().clean(value)
         if not number:
             return None

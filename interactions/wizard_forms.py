@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
-from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from contacts.forms import DateInput
@@ -17,6 +16,7 @@ from contacts.models import (
     Opportunity,
     Salesperson,
 )
+from interactions.forms import ContactNumberField
 from interactions.merge import validate_merge_fields
 from interactions.models import Evaluation, InformationFlow, InitiatedBy, InteractionTemplate
 from interactions.uploads import validate_attachment
@@ -33,46 +33,8 @@ INITIATED_CHOICES = [DEFAULT_CHOICE, *InitiatedBy.choices[1:]]
 LANGUAGE_CHOICES = [DEFAULT_CHOICE, *Language.choices]
 
 
-class ContactNumberField(forms.CharField):
-    """A contact chosen by number, with a server-side search (never a <select> of 100,000)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault(
-            "widget",
-            forms.TextInput(
-                attrs={
-                    "autocomplete": "off",
-                    "list": "contact-search-results",
-                    "data-contact-search": reverse_lazy("contacts:contact_search"),
-                    "placeholder": _("Type a name or number"),
-                }
-            ),
-        )
-        super().__init__(max_length=100, **kwargs)
-
-    def prepare_value(self, value):
-        return value.number if isinstance(value, Contact) else value
-
-    def clean(self, value):
-        if isinstance(value, Contact):
-            return value
-        number = super().clean(value)
-        if not number:
-            return None
-        contact = (
-            Contact.objects.select_related("company", "salesperson")
-            .filter(number__iexact=number.strip())
-            .first()
-        )
-        if contact is None:
-            raise forms.ValidationError(
-                _("There is no contact with number %(number)s."), params={"number": number}
-            )
-        return contact
-
-
 class TypeForm(forms.Form):
-    contact = ContactNumberField(label=_("Contact No."))
+    contact = ContactNumberField(label=_("Contact No."), required=True, search=True)
     template = forms.ModelChoiceField(
         InteractionTemplate.objects.select_related("group").order_by("code"),
         label=_("Interaction Template"),

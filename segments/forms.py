@@ -19,9 +19,9 @@ from contacts.models import (
     Language,
     Salesperson,
 )
+from interactions.forms import ContactNumberField
 from interactions.merge import validate_merge_fields
 from interactions.models import InteractionLogEntry, InteractionTemplate
-from interactions.wizard_forms import ContactNumberField
 from segments.models import LoggedSegment, Segment, SegmentLine
 
 ANY = ("", _("Any"))
@@ -116,7 +116,7 @@ class SegmentHeaderForm(forms.ModelForm):
 
 
 class AddContactForm(forms.Form):
-    contact = ContactNumberField(label=_("Contact No."))
+    contact = ContactNumberField(label=_("Contact No."), required=True, search=True)
 
     def clean_contact(self):
         contact = self.cleaned_data["contact"]
@@ -143,7 +143,7 @@ class CriteriaForm(forms.Form):
     )
     company = ContactNumberField(
         label=_("Company No."),
-        required=False,
+        search=True,
         help_text=_("The company and its persons."),
     )
     salesperson = forms.ModelChoiceField(
