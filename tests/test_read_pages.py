@@ -350,7 +350,7 @@ QUERY_COUNTS = [
     (build_group, 6),  # group, its templates, statistics from the daily totals
     # the segment pages also read the user's permissions (one query) for their actions
     (build_segments, 6),  # count for the pager, the page, the line totals of the page
-    (build_segment, 7),  # segment, count for the pager, a page of lines, totals
+    (build_segment, 6),  # segment, totals (also the pager's count), a page of lines
     (build_logged_segments, 5),  # count for the pager, the page
     (build_logged_segment, 5),  # logged segment with its segment, canceled entries
 ]

@@ -1,10 +1,15 @@
-"""Segment pages cost a fixed number of queries, whatever the number of rows (issue 5)."""
+"""Segment pages cost a fixed number of queries, whatever the number of rows (issue 5); the
+segment page's lines (built as HTML in the view) show what users typed escaped."""
 
 from __future__ import annotations
 
-import pytest
-from django.urls import reverse
+from decimal import Decimal
 
+import pytest
+from django.urls import resolve, reverse
+from django.utils.html import escape
+
+from segments import views
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -90,18 +95,19 @@ def build_logged_segment_page(owner, rows):
 
 QUERY_COUNTS = [
     # Every request reads the session and the user (2 queries); pages that offer actions only
-    # some users have read the user's permissions (2 more: "perms").
-    (build_segment_list, 7),  # perms, pager count, the page, the line totals of the page
-    (build_segment_page_for_its_owner, 8),  # segment, pager count, totals, perms, lines
-    (build_segment_page_read_only, 8),  # the same page, read-only
-    (build_segment_edit, 7),  # segment, perms, salespeople, campaigns
-    (build_segment_criteria, 7),  # segment, perms, salespeople, templates
-    (build_segment_reuse, 6),  # segment, perms, recent logged segments
-    (build_line_edit, 8),  # segment, perms, line, templates, salespeople
-    (build_segment_log, 7),  # segment, perms, any Email line, totals
-    (build_segment_delete, 6),  # segment, perms, totals
-    (build_logged_segment_list, 6),  # perms, pager count, the page
-    (build_logged_segment_page, 6),  # logged segment, canceled entries, perms
+    # some users have read the user's permissions (1 more: "perms").
+    (build_segment_list, 6),  # perms, pager count, the page, the line totals of the page
+    # segment, totals (whose line count is also the pager's), perms, a page of lines
+    (build_segment_page_for_its_owner, 6),
+    (build_segment_page_read_only, 6),  # the same page, read-only
+    (build_segment_edit, 6),  # segment, perms, salespeople, campaigns
+    (build_segment_criteria, 6),  # segment, perms, salespeople, templates
+    (build_segment_reuse, 5),  # segment, perms, recent logged segments
+    (build_line_edit, 7),  # segment, perms, line, templates, salespeople
+    (build_segment_log, 6),  # segment, perms, any Email line, totals
+    (build_segment_delete, 5),  # segment, perms, totals
+    (build_logged_segment_list, 5),  # perms, pager count, the page
+    (build_logged_segment_page, 5),  # logged segment, canceled entries, perms
 ]
 
 
@@ -126,8 +132,8 @@ def test_logged_segment_actions_query_count_does_not_grow(
     factories.LogEntryFactory.create_batch(rows, logged_segment=logged, canceled=True)
     factories.LoggedSegmentFactory.create_batch(rows, canceled=True)
     pages = [
-        (reverse("segments:logged_segment_switch_canceled", args=[logged.pk]), 7),
-        (reverse("segments:logged_segments_delete_canceled"), 5),
+        (reverse("segments:logged_segment_switch_canceled", args=[logged.pk]), 6),
+        (reverse("segments:logged_segments_delete_canceled"), 4),
     ]
     for page_url, queries in pages:
         with django_assert_num_queries(queries):
@@ -143,8 +149,7 @@ def test_segment_wizard_steps_run_a_fixed_number_of_queries(
     factories.TemplateContentFactory(template=template)
     factories.CampaignFactory.create_batch(rows)
     response = owner_client.post(reverse("segments:segment_create_interaction", args=[segment.pk]))
-    draft_url = response["Location"]
-    draft_id = draft_url.rstrip("/").rsplit("/", 1)[-1]
+    draft_id = resolve(response["Location"]).kwargs["draft_id"]
 
     def step(name):
         return reverse("interactions:wizard", kwargs={"draft_id": draft_id, "step": name})
@@ -156,7 +161,78 @@ def test_segment_wizard_steps_run_a_fixed_number_of_queries(
         step("content"),
         {f"draft_{draft_id}-current_step": "content", "content-subject": "S", "content-body": "B"},
     )
-    # Each step includes the 2 queries of the role check (the user's and the groups' perms).
-    for name, queries in {"type": 12, "content": 11, "related": 13}.items():
+    # Each step includes the query of the role check (the user's permissions).
+    for name, queries in {"type": 10, "content": 8, "related": 11}.items():
         with django_assert_num_queries(queries):
             assert owner_client.get(step(name)).status_code == 200
+
+
+# --- the lines, built as HTML in the view --------------------------------------------------------
+
+MARKUP = '<script>alert("x")</script>'
+
+
+def test_markup_typed_on_a_line_is_shown_escaped_to_owner_and_reader(client, owner, colleague):
+    segment = owned_segment(owner, 0)
+    factories.SegmentLineFactory(
+        segment=segment,
+        contact=factories.PersonFactory(name=MARKUP, number="<b>C1</b>"),
+        interaction_description=MARKUP,
+        template=factories.TemplateFactory(code="<i>TPL</i>"),
+        salesperson=factories.SalespersonFactory(code="<u>SP</u>"),
+        correspondence_type="<em>",  # not among the choices: shown as stored, escaped
+        personalised=True,
+    )
+    # The owner sees the name in the link, the checkbox's label and the Personalise link.
+    for user, shown in ((owner, 4), (colleague, 2)):
+        client.force_login(user)
+        html = client.get(segment.get_absolute_url()).content.decode()
+        assert "<script>" not in html
+        assert html.count(escape(MARKUP)) == shown, user
+        for typed in ("<b>C1</b>", "<i>TPL</i>", "<u>SP</u>", "<em>"):
+            assert typed not in html
+            assert f">{escape(typed)}<" in html
+
+
+def test_segment_page_links_and_marks_each_line(owner_client, owner):
+    segment = owned_segment(owner, 2, personalised=1)
+    first, second = segment.lines.order_by("id")
+    html = owner_client.get(segment.get_absolute_url()).content.decode()
+    contact_url = reverse("contacts:contact_detail", args=[first.contact_id])
+    assert f'<a href="{contact_url}">{escape(first.contact.name)}</a>' in html
+    for line in (first, second):
+        assert f'<input type="checkbox" name="line" value="{line.pk}"' in html
+        assert f'href="{reverse("segments:line_edit", args=[segment.pk, line.pk])}"' in html
+    assert html.count('<tr class="personalised">') == 1
+    assert html.count('<span class="badge">Personalised</span>') == 1
+
+
+def test_segment_lines_speak_the_users_language(owner_client, owner):
+    segment = owned_segment(owner, 0)
+    factories.SegmentLineFactory(
+        segment=segment,
+        unit_cost=Decimal("1234.5"),
+        unit_duration=Decimal("2.50"),
+        correspondence_type="email",
+        personalised=True,
+    )
+    html = owner_client.get(segment.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert '<td class="num">1234,50</td><td class="num">2,50</td>' in html
+    assert "<td>E-mail</td>" in html
+    assert '<span class="badge">Gepersonaliseerd</span>' in html
+    assert "selecteren" in html
+    assert "</span>Personaliseren</a>" in html
+
+
+def test_segment_page_shows_its_lines_a_page_at_a_time(
+    owner_client, owner, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(views, "LINE_PAGE_SIZE", 2)
+    segment = owned_segment(owner, 5)
+    numbers = [line.contact.number for line in segment.lines.order_by("id")]
+    with django_assert_num_queries(6):
+        response = owner_client.get(segment.get_absolute_url(), {"page": 2})
+    html = response.content.decode()
+    assert [number for number in numbers if f">{number}<" in html] == numbers[2:4]
+    assert "Page 2 of 3" in html
+    assert response.context["totals"]["line_count"] == 5
