@@ -160,19 +160,85 @@ def test_contact_list_escapes_user_data(owner_client):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
 
 
+def test_contact_list_shows_markup_in_every_column_escaped(owner_client):
+    # The rows are built in Python (contacts.views._contact_rows), not by the template engine.
+    company = factories.CompanyFactory(name="<i>Acme</i> & Co")
+    factories.PersonFactory(
+        number="<b>P1</b>",
+        name="<script>alert(1)</script>",
+        company=company,
+        salesperson=factories.SalespersonFactory(name="<b>Sam</b>"),
+        city='"><img src=x onerror=alert(2)>',
+        email='x"onmouseover="alert(3)@example.com',
+        phone="<u>0612</u>",
+    )
+
+    html = owner_client.get(LIST_URL).content.decode()
+
+    for raw in ("<script>", "<img", "<b>", "<i>Acme", "<u>", '"onmouseover'):
+        assert raw not in html
+    assert "&lt;b&gt;P1&lt;/b&gt;</a>" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;</a>" in html
+    assert "&lt;i&gt;Acme&lt;/i&gt; &amp; Co</a>" in html
+    assert "<td>&lt;b&gt;Sam&lt;/b&gt;</td>" in html
+    assert "<td>&quot;&gt;&lt;img src=x onerror=alert(2)&gt;</td>" in html
+    assert 'href="mailto:x&quot;onmouseover=&quot;alert(3)@example.com"' in html
+    assert "<td>&lt;u&gt;0612&lt;/u&gt;</td>" in html
+
+
+def test_contact_list_rows_link_the_contact_its_company_and_create_interaction(owner_client):
+    company = factories.CompanyFactory(name="Acme", email="")
+    person = factories.PersonFactory(
+        name="Ada", company=company, salesperson=factories.SalespersonFactory(name="Sam")
+    )
+    blocked = factories.PersonFactory(
+        name="Bob", company=company, privacy_blocked=True, exclude_from_segment=True
+    )
+    wizard = reverse("interactions:wizard_start")
+
+    html = owner_client.get(LIST_URL, {"type": "person"}).content.decode()
+
+    assert f'<a href="{detail_url(person)}">Ada</a></td><td>Person</td>' in html
+    assert f'<td><a href="{detail_url(company)}">Acme</a></td>' in html
+    assert "<td>Sam</td>" in html
+    assert f'<a href="mailto:{person.email}">{person.email}</a>' in html
+    assert f'href="{wizard}?contact={person.pk}">Create Interaction</a>' in html
+    # A privacy-blocked contact says so and offers no Create Interaction.
+    assert (
+        f'<a href="{detail_url(blocked)}">Bob</a>'
+        ' <span class="badge badge-danger">Privacy Blocked</span>'
+        ' <span class="badge badge-warn">Excluded from segments</span></td>'
+    ) in html
+    assert f"?contact={blocked.pk}" not in html
+
+
+def test_contact_list_rows_are_in_the_users_language(owner_client):
+    factories.PersonFactory(privacy_blocked=True)
+    factories.PersonFactory()
+
+    html = owner_client.get(LIST_URL, {"type": "person"}, HTTP_ACCEPT_LANGUAGE="nl").content
+    html = html.decode()
+
+    assert "<td>Persoon</td>" in html
+    assert ">Interactie maken</a>" in html
+    assert '<span class="badge badge-danger">Privacy geblokkeerd</span>' in html
+
+
 @pytest.mark.parametrize("rows", [3, 30])
+@pytest.mark.parametrize("query", [{}, {"q": "cp"}, {"sort": "-number", "type": "person"}])
 def test_contact_list_query_count_does_not_grow_with_rows(
-    owner_client, django_assert_num_queries, rows
+    owner_client, django_assert_num_queries, rows, query
 ):
     salesperson = factories.SalespersonFactory()
     for _ in range(rows):
         factories.PersonFactory(salesperson=salesperson)
 
-    # session, user, count, page (company and salesperson joined), 2 x permissions
-    with django_assert_num_queries(6):
-        response = owner_client.get(LIST_URL)
+    # session, user, count, page (company and salesperson names in it), permissions
+    with django_assert_num_queries(5):
+        response = owner_client.get(LIST_URL, query)
 
-    assert len(response.context["page"].object_list) == min(2 * rows, 50)  # persons, companies
+    shown = min(rows if query else 2 * rows, 50)  # unfiltered, the persons' companies too
+    assert len(response.context["page"].object_list) == shown
 
 
 # --- Card: history and statistics -------------------------------------------------------------
@@ -305,8 +371,8 @@ def test_company_card_query_count_does_not_grow_with_rows(
         factories.LogEntryFactory(contact=person, template=template, salesperson=salesperson)
         factories.LogEntryFactory(contact=company, template=template, salesperson=salesperson)
 
-    # session, user, contact, persons, history, statistics, 2 x permissions
-    with django_assert_num_queries(8):
+    # session, user, contact, persons, history, statistics, permissions
+    with django_assert_num_queries(7):
         response = owner_client.get(detail_url(company))
 
     assert len(response.context["history"]) == min(2 * rows, 20)
@@ -320,8 +386,8 @@ def test_person_card_query_count_does_not_grow_with_rows(
     for _ in range(rows):
         factories.LogEntryFactory(contact=person)
 
-    # session, user, contact, history, statistics, 2 x permissions
-    with django_assert_num_queries(7):
+    # session, user, contact, history, statistics, permissions
+    with django_assert_num_queries(6):
         owner_client.get(detail_url(person))
 
 
