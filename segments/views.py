@@ -127,15 +127,16 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _render_detail(request, segment: Segment, *, add_form, status: int = 200) -> HttpResponse:
     # A segment can hold 100,000 lines: show them a page at a time, totals over all of them.
     totals = selectors.segment_totals(segment)
-    paginator = Paginator(selectors.segment_line_rows(segment), LINE_PAGE_SIZE)
+    paginator = Paginator(selectors.segment_line_ids(segment), LINE_PAGE_SIZE)
     paginator.count = totals["line_count"]  # the totals counted the lines: no COUNT of its own
-    lines = paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(request.GET.get("page"))
+    lines = selectors.lines_for_page(page.object_list)
     can_change = segment.is_editable_by(request.user)
     context = {
         "nav": "segments",
         "segment": segment,
-        "page": lines,
-        "line_rows": _line_rows(lines.object_list, segment=segment, can_change=can_change),
+        "page": page,
+        "line_rows": _line_rows(lines, segment=segment, can_change=can_change),
         "totals": totals,
         "logged_segment": getattr(segment, "logged_segment", None),
         "can_change": can_change,
