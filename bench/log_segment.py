@@ -23,10 +23,13 @@ commit, so a rolled-back run would leave out work that a real one does):
 - bare INSERT ... SELECT: the very statement `Log` runs (same columns, same table, same
   indexes), alone in its transaction; run before and after `Log`.
 - per-row ORM loop: `InteractionLogEntry.objects.create()` for each line of a sample (default
-  2,000 lines, read with their contact and template), extrapolated to the whole segment.
+  2,000 lines, read with their contact and template), extrapolated to the whole segment; run
+  before and after `Log` (both baselines are means of two, so that the machine's speed
+  drifting during the run biases no ratio).
 
 Between runs the entries are deleted and the table vacuumed, so each run starts alike. Peak
-memory is the process's `ru_maxrss` after `Log` (before the ORM loop).
+memory is the process's `ru_maxrss` (high-water mark) right after `Log`: Django, the first ORM
+loop's 2,000 rows and `Log` itself.
 """
 
 from __future__ import annotations
@@ -209,13 +212,13 @@ def bare_insert(segment: Segment, user, results: dict, label: str) -> int:
     return rows
 
 
-def orm_loop(segment: Segment, user, sample: int, results: dict) -> None:
+def orm_loop(segment: Segment, user, sample: int, results: dict, label: str) -> None:
     logged = LoggedSegment.objects.create(
         segment=segment, segment_no=segment.number, description=segment.description
     )
     now = timezone.now()
     local = timezone.localtime(now)
-    with timed(f"ORM create() x {sample}", results), transaction.atomic():
+    with timed(label, results), transaction.atomic():
         lines = segment.lines.select_related("contact", "template").order_by("id")[:sample]
         for line in lines:
             contact = line.contact
@@ -325,6 +328,9 @@ def main() -> None:
     segment.refresh_from_db()
     vacuum()
 
+    # Each baseline is timed once before and once after `Log` and averaged, so that the
+    # machine's speed drifting during the run (noisy shared cores) biases no ratio.
+    orm_loop(segment, user, args.sample, results, f"ORM create() x {args.sample} (1)")
     rows = bare_insert(segment, user, results, "bare INSERT ... SELECT (1)")
     assert rows == lines, (rows, lines)
     with timed("Log (validate + insert + pending)", results):
@@ -334,11 +340,14 @@ def main() -> None:
     assert result.delivering == lines
     undo_log(segment)
     bare_insert(segment, user, results, "bare INSERT ... SELECT (2)")
-    orm_loop(segment, user, args.sample, results)
+    orm_loop(segment, user, args.sample, results, f"ORM create() x {args.sample} (2)")
 
     bare = (results["bare INSERT ... SELECT (1)"] + results["bare INSERT ... SELECT (2)"]) / 2
     log = results["Log (validate + insert + pending)"]
-    orm = results[f"ORM create() x {args.sample}"] * lines / args.sample
+    loop = (
+        results[f"ORM create() x {args.sample} (1)"] + results[f"ORM create() x {args.sample} (2)"]
+    ) / 2
+    orm = loop * lines / args.sample
     print()
     print(f"lines                              {lines:>10,}")
     add, bare_lines = (
@@ -351,7 +360,7 @@ def main() -> None:
     print(f"Log                                {log:10.2f} s   {log / bare:5.2f} x bare")
     print(
         f"ORM create() loop, extrapolated    {orm:10.2f} s   "
-        f"({args.sample:,} rows timed; Log is {orm / log:5.1f} x faster)"
+        f"({args.sample:,} rows timed twice; Log is {orm / log:5.1f} x faster)"
     )
     print(f"peak memory after Log (ru_maxrss)  {peak_after_log:10.1f} MB")
     print(f"peak memory at the end             {peak_mb():10.1f} MB")

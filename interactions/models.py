@@ -208,6 +208,11 @@ class InteractionLogEntry(models.Model):
         db_index=False,
         verbose_name=_("contact"),
     )
+    # contact_company and group are copies (the contact's company and the template's group when
+    # logged) for the list filters: no database constraint, as `Log` writes 100,000 entries in
+    # one statement and each constraint is a lookup per row. Django's PROTECT still refuses to
+    # delete a company or group an entry names, and the contact's and template's own foreign
+    # keys (kept) hold those rows while the entry is written.
     contact_company = models.ForeignKey(
         "contacts.Contact",
         on_delete=models.PROTECT,
@@ -215,6 +220,7 @@ class InteractionLogEntry(models.Model):
         null=True,
         blank=True,
         db_index=False,
+        db_constraint=False,
         verbose_name=_("contact company"),
     )
     date = models.DateField(_("date"))
@@ -233,6 +239,7 @@ class InteractionLogEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="log_entries",
         db_index=False,
+        db_constraint=False,
         verbose_name=_("interaction group"),
     )
     salesperson = models.ForeignKey(

@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from contacts.models import MarketingSetup, NumberSeries
+from contacts.models import Contact, MarketingSetup, NumberSeries
 from interactions.models import InteractionTemplate
 from segments.models import LoggedSegment, SegmentLine
 from tests import factories
@@ -106,3 +106,16 @@ def test_a_group_used_by_a_template_cannot_be_deleted():
     template = factories.TemplateFactory()
     with pytest.raises(ProtectedError):
         template.group.delete()
+
+
+def test_a_company_or_group_only_an_entry_names_cannot_be_deleted():
+    """An entry's company and group are copies without a database constraint (bulk speed);
+    Django's PROTECT still keeps them once the person and the template have moved on."""
+    entry = factories.LogEntryFactory(contact=factories.PersonFactory())
+    company, group = entry.contact_company, entry.group
+    assert company is not None
+    Contact.objects.filter(pk=entry.contact_id).update(company=factories.CompanyFactory())
+    InteractionTemplate.objects.filter(pk=entry.template_id).update(group=factories.GroupFactory())
+    for referenced in (company, group):
+        with pytest.raises(ProtectedError), transaction.atomic():
+            referenced.delete()
