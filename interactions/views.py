@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import posixpath
+from functools import cache
 from html import escape
 from urllib.parse import urlencode
 
@@ -182,18 +183,6 @@ SALESPERSON_CELL = '<a href="{link}{pk}/">{code}</a>'
 BADGE = '<span class="badge {css}">{label}</span>'
 
 
-class _Formatted(dict):
-    """``formatted[value]``: ``formatter(value)``, worked out once per value."""
-
-    def __init__(self, formatter) -> None:
-        super().__init__()
-        self.formatter = formatter
-
-    def __missing__(self, value) -> str:
-        self[value] = text = self.formatter(value)
-        return text
-
-
 def _entry_rows(entries: list[InteractionLogEntry], *, selectable: bool) -> list[str]:
     """The list's table rows as HTML: every value goes through ``escape`` (the standard
     library's, which Django's own `escape` calls) before it is placed in the markup.
@@ -219,9 +208,9 @@ def _entry_rows(entries: list[InteractionLogEntry], *, selectable: bool) -> list
     canceled = BADGE.format(css="badge-danger", label=escape(_("Canceled")))
     select_label = escape(_("Select entry"))
     # Rows of a page share few dates and amounts: format each one once.
-    dates = _Formatted(lambda value: escape(date_format(value, "SHORT_DATE_FORMAT")))
-    costs = _Formatted(lambda value: escape(localize(value)))
-    durations = _Formatted(lambda value: escape(floatformat(value, "-2")))
+    dates = cache(lambda value: escape(date_format(value, "SHORT_DATE_FORMAT")))
+    costs = cache(lambda value: escape(localize(value)))
+    durations = cache(lambda value: escape(floatformat(value, "-2")))
     rows = []
     for row in entries:
         salesperson = ""
@@ -233,7 +222,7 @@ def _entry_rows(entries: list[InteractionLogEntry], *, selectable: bool) -> list
             **links,
             select=SELECT_CELL.format(pk=row.pk, label=select_label) if selectable else "",
             pk=row.pk,
-            date=dates[row.date],
+            date=dates(row.date),
             time=row.time.strftime("%H:%M") if row.time else "",
             contact_id=row.contact_id,
             contact=escape(row.contact.name),
@@ -243,8 +232,8 @@ def _entry_rows(entries: list[InteractionLogEntry], *, selectable: bool) -> list
             template=escape(row.template.code),
             salesperson=salesperson,
             correspondence=correspondence.get(row.correspondence_type, ""),
-            cost=costs[row.cost],
-            duration=durations[row.duration],
+            cost=costs(row.cost),
+            duration=durations(row.duration),
             evaluation=evaluation.get(row.evaluation, ""),
             canceled=canceled if row.canceled else "",
             delivery=delivery.get(row.delivery_status, ""),

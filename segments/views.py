@@ -18,7 +18,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import floatformat
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.safestring import mark_safe
@@ -166,20 +165,16 @@ def _line_rows(lines, *, segment: Segment, can_change: bool) -> str:
     also spares the template a variable per row. ``lines`` are dicts of
     `selectors.LINE_ROW_FIELDS`; the columns are the template's <thead>.
     """
-    lines = list(lines)
     contact_link = escape(link_prefix("contacts:contact_detail"))
-    edit_link = escape(reverse("segments:line_edit", args=[segment.pk, 0])[: -len("0/")])
+    edit_link = escape(link_prefix("segments:line_edit", segment.pk))
     correspondence = {v: escape(str(label)) for v, label in CorrespondenceType.choices if v}
     badge = '<span class="badge">{}</span>'.format(escape(_("Personalised")))
     # Translations: trusted markup with the (escaped) contact name put in.
     select_label = _("Select %(contact)s")
     personalise_label = _('<span class="visually-hidden">%(contact)s: </span>Personalise')
     # A page's lines share few amounts: format each one once.
-    costs = {value: escape(localize(value)) for value in {line["unit_cost"] for line in lines}}
-    durations = {
-        value: escape(floatformat(value, "-2"))
-        for value in {line["unit_duration"] for line in lines}
-    }
+    costs = functools.cache(lambda value: escape(localize(value)))
+    durations = functools.cache(lambda value: escape(floatformat(value, "-2")))
     rows = []
     for line in lines:
         contact = escape(line["contact__name"])
@@ -206,8 +201,8 @@ def _line_rows(lines, *, segment: Segment, can_change: bool) -> str:
             ),
             language=escape(line["language"]),
             salesperson=escape(salesperson) if salesperson is not None else "",
-            cost=costs[line["unit_cost"]],
-            duration=durations[line["unit_duration"]],
+            cost=costs(line["unit_cost"]),
+            duration=durations(line["unit_duration"]),
             badge=badge if line["personalised"] else "",
             personalise=personalise,
         )
