@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
-from django.db.models import Q
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Concat
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+UserModel = get_user_model()
 
 
 class LoginThrottleBackend(AxesStandaloneBackend):
@@ -51,14 +56,42 @@ def lockout_response(
     return render(request, "registration/locked_out.html", context, status=429)
 
 
+def _permission_names(permissions):
+    """'app_label.codename' of each permission, as ``has_perm`` asks for them."""
+    return (
+        permissions.annotate(perm=Concat("content_type__app_label", Value("."), "codename"))
+        .values_list("perm", flat=True)
+        .order_by()
+    )
+
+
+def _granted(user) -> QuerySet[Permission]:
+    """The permissions ``user`` (an instance or an OuterRef) has, its own and its roles'."""
+    return Permission.objects.filter(Q(user=user) | Q(group__user=user)).distinct()
+
+
 class RolePermissionBackend(ModelBackend):
-    """Django's ModelBackend, with a user's permissions read in one query instead of two.
+    """Django's ModelBackend, with the signed-in user and their permissions read in one query.
 
     Nearly every page asks what the user may do (the role check, the buttons it shows), and
-    ModelBackend reads the user's own permissions and their groups' (roles') permissions with a
-    query each. Here one query reads both; the result is cached on the user object for the
-    request, as ModelBackend does.
+    ModelBackend reads the user, then their own permissions, then their groups' (roles')
+    permissions, a query each. Here the user of a request comes with all of them; the result
+    is cached on the user object for the request, as ModelBackend does.
     """
+
+    def get_user(self, user_id):
+        users = UserModel._default_manager.annotate(
+            permission_names=ArraySubquery(_permission_names(_granted(OuterRef("pk"))))
+        )
+        try:
+            user = users.get(pk=user_id)
+        except UserModel.DoesNotExist:
+            return None
+        if not self.user_can_authenticate(user):
+            return None
+        if not user.is_superuser:  # a superuser has every permission, listed when asked
+            user._perm_cache = set(user.permission_names)
+        return user
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
@@ -66,9 +99,6 @@ class RolePermissionBackend(ModelBackend):
         if not hasattr(user_obj, "_perm_cache"):
             permissions = Permission.objects.all()
             if not user_obj.is_superuser:
-                permissions = permissions.filter(
-                    Q(user=user_obj) | Q(group__user=user_obj)
-                ).distinct()
-            rows = permissions.values_list("content_type__app_label", "codename").order_by()
-            user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
+                permissions = _granted(user_obj)
+            user_obj._perm_cache = set(_permission_names(permissions))
         return user_obj._perm_cache

@@ -79,6 +79,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's widget templates through Jinja2 (same markup, faster); see crm_site/form_renderer.py.
+FORM_RENDERER = "crm_site.form_renderer.WidgetRenderer"
+
 # --- Database -------------------------------------------------------------------------------
 # DATABASE_URL wins; without it, the embedded server that `make db` started (never started here).
 _database_url = env.str("DATABASE_URL", default="")

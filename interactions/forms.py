@@ -10,7 +10,7 @@ from django.urls import reverse_lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from contacts.forms import DateInput
+from contacts.forms import DateInput, SetupChoiceField
 from contacts.models import Campaign, Contact, Salesperson
 from interactions.merge import MERGE_FIELDS, validate_merge_fields
 from interactions.models import (
@@ -128,28 +128,28 @@ class EntryFilterForm(WrittenOutSelects, forms.Form):
         queryset=Contact.objects.companies(),
         error_messages={"unknown": _("There is no company with number %(number)s.")},
     )
-    salesperson = forms.ModelChoiceField(
+    salesperson = SetupChoiceField(
         label=_("Salesperson"),
         queryset=Salesperson.objects.only("code", "name").order_by("code"),
         to_field_name="code",
         required=False,
         empty_label=_("All"),
     )
-    template = forms.ModelChoiceField(
+    template = SetupChoiceField(
         label=_("Interaction template"),
         queryset=InteractionTemplate.objects.only("code", "description").order_by("code"),
         to_field_name="code",
         required=False,
         empty_label=_("All"),
     )
-    group = forms.ModelChoiceField(
+    group = SetupChoiceField(
         label=_("Interaction group"),
         queryset=InteractionGroup.objects.only("code", "description").order_by("code"),
         to_field_name="code",
         required=False,
         empty_label=_("All"),
     )
-    campaign = forms.ModelChoiceField(
+    campaign = SetupChoiceField(
         label=_("Campaign"),
         queryset=Campaign.objects.only("number", "description").order_by("number"),
         to_field_name="number",

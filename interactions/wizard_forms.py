@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from contacts.forms import DateInput
+from contacts.forms import DateInput, SetupChoiceField
 from contacts.models import (
     Campaign,
     Contact,
@@ -35,7 +35,7 @@ LANGUAGE_CHOICES = [DEFAULT_CHOICE, *Language.choices]
 
 class TypeForm(forms.Form):
     contact = ContactNumberField(label=_("Contact No."), required=True, search=True)
-    template = forms.ModelChoiceField(
+    template = SetupChoiceField(
         InteractionTemplate.objects.select_related("group").order_by("code"),
         label=_("Interaction Template"),
         empty_label=_("Choose a template"),
@@ -47,7 +47,7 @@ class TypeForm(forms.Form):
         help_text=_("Left empty, the template's description is used."),
     )
     # "Show more"
-    salesperson = forms.ModelChoiceField(
+    salesperson = SetupChoiceField(
         Salesperson.objects.filter(blocked=False).order_by("name"),
         label=_("Salesperson"),
         required=False,
@@ -227,7 +227,7 @@ class ContentForm(forms.Form):
 
 
 class RelatedForm(forms.Form):
-    campaign = forms.ModelChoiceField(
+    campaign = SetupChoiceField(
         Campaign.objects.order_by("number"), label=_("Campaign"), required=False
     )
     campaign_target = forms.BooleanField(
@@ -236,7 +236,7 @@ class RelatedForm(forms.Form):
     campaign_response = forms.BooleanField(
         label=_("This interaction is a response to a campaign"), required=False
     )
-    opportunity = forms.ModelChoiceField(
+    opportunity = SetupChoiceField(
         Opportunity.objects.none(), label=_("Opportunity"), required=False
     )
 

@@ -9,7 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from contacts.forms import DateInput
+from contacts.forms import DateInput, SetupChoiceField
 from contacts.models import (
     Campaign,
     Contact,
@@ -146,7 +146,7 @@ class CriteriaForm(forms.Form):
         search=True,
         help_text=_("The company and its persons."),
     )
-    salesperson = forms.ModelChoiceField(
+    salesperson = SetupChoiceField(
         Salesperson.objects.order_by("name"), label=_("Salesperson"), required=False
     )
     city = forms.CharField(label=_("City"), max_length=50, required=False)
@@ -174,7 +174,7 @@ class CriteriaForm(forms.Form):
         required=False,
         help_text=_("Canceled interactions do not count."),
     )
-    template = forms.ModelChoiceField(
+    template = SetupChoiceField(
         InteractionTemplate.objects.order_by("code"),
         label=_("Interaction Template"),
         required=False,
