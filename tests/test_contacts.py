@@ -233,8 +233,8 @@ def test_contact_list_query_count_does_not_grow_with_rows(
     for _ in range(rows):
         factories.PersonFactory(salesperson=salesperson)
 
-    # session, user, count, page (company and salesperson names in it), permissions
-    with django_assert_num_queries(5):
+    # session, user (with its permissions), count, page (company and salesperson names in it)
+    with django_assert_num_queries(4):
         response = owner_client.get(LIST_URL, query)
 
     shown = min(rows if query else 2 * rows, 50)  # unfiltered, the persons' companies too
@@ -371,8 +371,8 @@ def test_company_card_query_count_does_not_grow_with_rows(
         factories.LogEntryFactory(contact=person, template=template, salesperson=salesperson)
         factories.LogEntryFactory(contact=company, template=template, salesperson=salesperson)
 
-    # session, user, contact, persons, history, statistics, permissions
-    with django_assert_num_queries(7):
+    # session, user (with its permissions), contact, persons, history, statistics
+    with django_assert_num_queries(6):
         response = owner_client.get(detail_url(company))
 
     assert len(response.context["history"]) == min(2 * rows, 20)
@@ -386,8 +386,8 @@ def test_person_card_query_count_does_not_grow_with_rows(
     for _ in range(rows):
         factories.LogEntryFactory(contact=person)
 
-    # session, user, contact, history, statistics, permissions
-    with django_assert_num_queries(6):
+    # session, user (with its permissions), contact, history, statistics
+    with django_assert_num_queries(5):
         owner_client.get(detail_url(person))
 
 

@@ -248,9 +248,9 @@ def test_delete_canceled_confirmation_query_count_does_not_grow(
 ):
     factories.SalespersonFactory(code="QC")
     factories.LogEntryFactory.create_batch(rows, canceled=True)
-    # session, user, permissions, the salesperson of the filter, the count; the filter form's
-    # four selects are not rendered on this page.
-    with django_assert_num_queries(5):
+    # session, user (with its permissions), the salesperson of the filter, the count; the filter
+    # form's four selects are not rendered on this page.
+    with django_assert_num_queries(4):
         response = manager_client.get(DELETE, {"salesperson": "QC"})
     assert response.status_code == 200
 
@@ -355,9 +355,9 @@ def test_outsider_cannot_export(client, outsider):
 def test_csv_export_query_count_does_not_grow_with_rows(owner_client, django_assert_num_queries):
     for rows in (3, 30):
         factories.LogEntryFactory.create_batch(rows)
-        # session, user, permissions; then the rows in one server-side cursor (2,000 a fetch)
-        # inside a transaction: a savepoint here, as the test runs in a transaction.
-        with django_assert_num_queries(6):
+        # session, user (with its permissions); then the rows in one server-side cursor (2,000 a
+        # fetch) inside a transaction: a savepoint here, as the test runs in a transaction.
+        with django_assert_num_queries(5):
             response = owner_client.get(EXPORT)
             assert len(read_csv(response)) > rows
 

@@ -214,8 +214,8 @@ def test_entry_page_query_count_does_not_grow_with_comments(
     factories.CommentFactory.create_batch(
         rows, entry=entry, created_by=factories.UserFactory(), updated_by=factories.UserFactory()
     )
-    # session, user, the entry with its related rows (two queries), permissions, comments with
-    # their authors
-    with django_assert_num_queries(6):
+    # session, user (with its permissions), the entry with its related rows (two queries),
+    # comments with their authors
+    with django_assert_num_queries(5):
         response = manager_client.get(page_url(entry))
     assert response.status_code == 200

@@ -341,18 +341,17 @@ def build_logged_segment(rows: int):
 
 QUERY_COUNTS = [
     # builder, queries: session + user, then what the page itself reads
-    # the interactions pages also read the user's permissions (one query) for their buttons
-    (build_entry, 6),  # entry with its related rows (two queries), comments
+    # the user comes with its permissions, which the pages check for their buttons and actions
+    (build_entry, 5),  # entry with its related rows (two queries), comments
     (build_drafts, 4),  # count for the pager, the page of drafts
-    (build_templates, 4),  # templates with their group
-    (build_template, 6),  # template, its content variants, statistics from the daily totals
-    (build_groups, 4),  # groups with their template count
-    (build_group, 6),  # group, its templates, statistics from the daily totals
-    # the segment pages also read the user's permissions (one query) for their actions
-    (build_segments, 6),  # count for the pager, the page, the line totals of the page
-    (build_segment, 6),  # segment, totals (also the pager's count), a page of lines
-    (build_logged_segments, 5),  # count for the pager, the page
-    (build_logged_segment, 5),  # logged segment with its segment, canceled entries
+    (build_templates, 3),  # templates with their group
+    (build_template, 5),  # template, its content variants, statistics from the daily totals
+    (build_groups, 3),  # groups with their template count
+    (build_group, 5),  # group, its templates, statistics from the daily totals
+    (build_segments, 5),  # count for the pager, the page, the line totals of the page
+    (build_segment, 5),  # segment, totals (also the pager's count), a page of lines
+    (build_logged_segments, 4),  # count for the pager, the page
+    (build_logged_segment, 4),  # logged segment with its segment, canceled entries
 ]
 
 

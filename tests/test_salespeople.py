@@ -82,8 +82,8 @@ def test_salesperson_list_query_count_does_not_grow_with_rows(
     for _ in range(rows):
         factories.SalespersonFactory(user=factories.UserFactory())
 
-    # session, user, count, page (users joined), permissions
-    with django_assert_num_queries(5):
+    # session, user (with its permissions), count, page (users joined)
+    with django_assert_num_queries(4):
         response = owner_client.get(LIST_URL)
 
     assert len(response.context["page"].object_list) == rows + 1  # plus the owner's own
@@ -130,8 +130,8 @@ def test_salesperson_card_query_count_does_not_grow_with_rows(
     for _ in range(rows):
         factories.LogEntryFactory(salesperson=salesperson, template=template)
 
-    # session, user, salesperson (user joined), history, statistics, permissions
-    with django_assert_num_queries(6):
+    # session, user (with its permissions), salesperson (user joined), history, statistics
+    with django_assert_num_queries(5):
         response = owner_client.get(detail_url(salesperson))
 
     assert len(response.context["history"]) == min(rows, 20)

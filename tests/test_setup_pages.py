@@ -471,13 +471,13 @@ def build_template_delete(rows: int) -> str:
 
 
 QUERY_COUNTS = [
-    # session, user, permissions, then:
-    (build_campaigns, 5),  # pager count, the page with salespeople
-    (build_opportunities, 5),  # pager count, the page with company, salesperson, campaign
-    (build_number_series, 5),  # Marketing Setup, the series
-    (build_template_form, 5),  # the group and campaign choices
+    # session, user (with its permissions), then:
+    (build_campaigns, 4),  # pager count, the page with salespeople
+    (build_opportunities, 4),  # pager count, the page with company, salesperson, campaign
+    (build_number_series, 4),  # Marketing Setup, the series
+    (build_template_form, 4),  # the group and campaign choices
     # the template; one EXISTS per relation that protects it (entries, segments, lines)
-    (build_template_delete, 7),
+    (build_template_delete, 6),
 ]
 
 
