@@ -43,6 +43,7 @@ from interactions.wizard_forms import (
     TypeForm,
 )
 
+MISSING = object()
 CONTROL_KEYS = {"csrfmiddlewaretoken", "wizard_goto_step", "wizard_cancel"}
 
 # A draft started from a segment needs two things from `segments`: `assign` (what `Finish` does:
@@ -80,6 +81,8 @@ class DraftStorage(BaseStorage):
         self._saved_type = copy.deepcopy(self._type_data())
         # Set once `Finish` has handed the draft to the service: nothing more to write.
         self.finalized = False
+        # Step 1's validated values when the wizard has them (it just validated a new step 1).
+        self.type_values: dict | None = None
 
     def _dump(self) -> str:
         return json.dumps(self.data, sort_keys=True, default=str)
@@ -109,6 +112,12 @@ class DraftStorage(BaseStorage):
         """The list columns of `Postponed Interactions` (contact, template, description),
         from step 1's data; only worked out again when step 1 changed."""
         draft = self.draft
+        if self.type_values is not None:
+            draft.contact = self.type_values.get("contact")
+            draft.template = self.type_values["template"]
+            description = self.type_values["description"] or draft.template.description
+            draft.description = description[:100]
+            return
         number = (type_data.get("type-contact") or [""])[0]
         if number:
             draft.contact = Contact.objects.filter(number__iexact=number.strip()).first()
@@ -242,6 +251,11 @@ class InteractionWizard(NamedUrlWizardView):
         data = self.get_form_step_data(form)
         step_data = self.storage.data[self.storage.step_data_key]
         if form.prefix == "type":
+            # About to be stored: the next step's conditions and defaults ask for it, and the
+            # draft's list columns are worked out from it.
+            self._remember_type_form(data, form)
+            known = self._type_form[1]
+            self.storage.type_values = known.cleaned_data if known is not None else None
             self._follow_template_change(data)
             if "result" in step_data and data.get("type-description"):
                 step_data["result"]["result-description"] = data["type-description"]
@@ -264,26 +278,45 @@ class InteractionWizard(NamedUrlWizardView):
     # --- what the steps know about each other ------------------------------------------------
 
     def type_values(self) -> dict | None:
-        """Step 1's validated values, computed once per request (conditions and initials).
+        """Step 1's validated values (conditions and initials ask for them), or None."""
+        form = self.type_form()
+        return form.cleaned_data if form is not None else None
+
+    def type_form(self):
+        """Step 1's stored data as a validated form (None if there is none or it is invalid),
+        built once for as long as the stored data stays the same.
 
         The form is built without `get_form_initial()`: bound data needs no defaults, and
         working them out costs queries (the default salesperson). The template's content
         variants are read here once for the conditions and initials that ask for them.
         """
-        if not hasattr(self, "_cleaned_data_cache_type_values"):
-            self._cleaned_data_cache_type_values = None
-            data = self.storage.get_step_data("type")
-            if data is not None:
+        stored = self.storage.get_step_data("type")
+        known_data = getattr(self, "_type_form", (MISSING, None))[0]
+        if stored != known_data:
+            form = None
+            if stored is not None:
                 form_class = self.get_form_list()["type"]
                 form = form_class(
-                    data=data,
+                    data=stored,
                     prefix=self.get_form_prefix("type", form_class),
                     **self.get_form_kwargs("type"),
                 )
-                if form.is_valid():
-                    prefetch_related_objects([form.cleaned_data["template"]], "contents")
-                    self._cleaned_data_cache_type_values = form.cleaned_data
-        return self._cleaned_data_cache_type_values
+            self._remember_type_form(stored, form)
+        return self._type_form[1]
+
+    def _remember_type_form(self, data, form) -> None:
+        valid = form is not None and form.is_valid()
+        if valid:
+            prefetch_related_objects([form.cleaned_data["template"]], "contents")
+        self._type_form = (copy.deepcopy(data), form if valid else None)
+
+    def get_form(self, step=None, data=None, files=None):
+        # `Finish` validates every step again: step 1's stored data may be validated already.
+        if step == "type" and data is not None and data == self.storage.get_step_data("type"):
+            form = self.type_form()
+            if form is not None:
+                return form
+        return super().get_form(step, data, files)
 
     def correspondence_type(self) -> str:
         values = self.type_values()
