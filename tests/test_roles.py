@@ -93,3 +93,42 @@ def test_a_superuser_has_every_permission():
 
     admin = get_user_model().objects.create_superuser("root", password="x")
     assert len(admin.get_all_permissions()) == Permission.objects.count()
+
+
+def test_the_signed_in_user_comes_with_exactly_the_permissions_django_would_give(
+    django_assert_num_queries,
+):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.backends import ModelBackend
+    from django.contrib.auth.models import Permission
+
+    from crm_site.auth_backends import RolePermissionBackend
+
+    users = get_user_model().objects
+    rosa = users.create_user("rosa")
+    rosa.groups.add(Group.objects.get(name=SALESPERSON), Group.objects.get(name=MARKETING_MANAGER))
+    rosa.user_permissions.add(Permission.objects.get(codename="delete_interactionlogentry"))
+    nobody = users.create_user("nobody")
+    own_only = users.create_user("own")
+    own_only.user_permissions.add(Permission.objects.get(codename="view_contact"))
+    for user in (rosa, nobody, own_only):
+        with django_assert_num_queries(1):
+            signed_in = RolePermissionBackend().get_user(user.pk)
+            granted = signed_in.get_all_permissions()
+        assert granted == ModelBackend().get_all_permissions(users.get(pk=user.pk))
+    assert RolePermissionBackend().get_user(nobody.pk).get_all_permissions() == set()
+
+
+def test_a_role_losing_a_permission_loses_it_on_the_next_request(client):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    user = get_user_model().objects.create_user("rosa", password="pw-rosa-1234")
+    user.groups.add(Group.objects.get(name=SALESPERSON))
+    client.force_login(user)
+    assert client.get(reverse("interactions:wizard_start")).status_code == 302
+    Group.objects.get(name=SALESPERSON).permissions.remove(
+        Permission.objects.get(codename="add_interactionlogentry")
+    )
+    assert client.get(reverse("interactions:wizard_start")).status_code == 403
