@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
@@ -79,22 +80,23 @@ def _granted_names_sql() -> str:
     own = UserModel.user_permissions.through._meta
     roles = UserModel.groups.through._meta
     role_permissions = Group.permissions.through._meta
-    user = f'"{UserModel._meta.db_table}"."{UserModel._meta.pk.column}"'
+    q = connection.ops.quote_name
+    user = f"{q(UserModel._meta.db_table)}.{q(UserModel._meta.pk.column)}"
 
     def column(meta, field: str) -> str:
-        return meta.get_field(field).column
+        return q(meta.get_field(field).column)
 
     return f"""ARRAY(
         SELECT ct.app_label || '.' || p.codename
-        FROM {Permission._meta.db_table} p
-        JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id
+        FROM {q(Permission._meta.db_table)} p
+        JOIN {q(ContentType._meta.db_table)} ct ON ct.id = p.content_type_id
         WHERE p.id IN (
-            SELECT {column(own, "permission")} FROM {own.db_table}
+            SELECT {column(own, "permission")} FROM {q(own.db_table)}
             WHERE {column(own, UserModel._meta.model_name)} = {user}
             UNION ALL
             SELECT gp.{column(role_permissions, "permission")}
-            FROM {role_permissions.db_table} gp
-            JOIN {roles.db_table} ug
+            FROM {q(role_permissions.db_table)} gp
+            JOIN {q(roles.db_table)} ug
               ON ug.{column(roles, "group")} = gp.{column(role_permissions, "group")}
             WHERE ug.{column(roles, UserModel._meta.model_name)} = {user}
         )
@@ -126,7 +128,9 @@ class RolePermissionBackend(ModelBackend):
             return None
         if not self.user_can_authenticate(user):
             return None
-        if not user.is_superuser:  # a superuser has every permission, listed when asked
+        # A superuser has every permission (`has_perm` does not look); the array, cheap to
+        # read, is simply not used for them, and `get_all_permissions` lists all when asked.
+        if not user.is_superuser:
             user._perm_cache = set(user.permission_names)
         return user
 

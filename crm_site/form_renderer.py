@@ -4,7 +4,8 @@ Django renders every widget, label, error list and each <option> of a select thr
 template of its own. Its Jinja2 copies of those templates give the same markup several times
 faster than the Django template engine, which on the wizard's steps was most of a request's
 time. Templates only the Django engine has (the admin's widgets, which extend Django's) still
-go through it.
+go through it. The fallback is per template: a Jinja2 template cannot include a Django-only
+one, so a custom widget of ours needs its template in both engines or in neither.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ from interactions.wizard_forms import (
     TypeForm,
 )
 
-MISSING = object()
+_UNSET = object()  # step 1 not looked at yet in this request
 CONTROL_KEYS = {"csrfmiddlewaretoken", "wizard_goto_step", "wizard_cancel"}
 
 # A draft started from a segment needs two things from `segments`: `assign` (what `Finish` does:
@@ -112,7 +112,7 @@ class DraftStorage(BaseStorage):
         """The list columns of `Postponed Interactions` (contact, template, description),
         from step 1's data; only worked out again when step 1 changed."""
         draft = self.draft
-        if self.type_values is not None:
+        if self.type_values is not None:  # validated (a description without its outer spaces)
             draft.contact = self.type_values.get("contact")
             draft.template = self.type_values["template"]
             description = self.type_values["description"] or draft.template.description
@@ -253,8 +253,9 @@ class InteractionWizard(NamedUrlWizardView):
         if form.prefix == "type":
             # About to be stored: the next step's conditions and defaults ask for it, and the
             # draft's list columns are worked out from it.
+            # (Not `type_form()`: the storage still holds the step 1 this one replaces.)
             self._remember_type_form(data, form)
-            known = self._type_form[1]
+            known = self._type_form
             self.storage.type_values = known.cleaned_data if known is not None else None
             self._follow_template_change(data)
             if "result" in step_data and data.get("type-description"):
@@ -291,8 +292,7 @@ class InteractionWizard(NamedUrlWizardView):
         variants are read here once for the conditions and initials that ask for them.
         """
         stored = self.storage.get_step_data("type")
-        known_data = getattr(self, "_type_form", (MISSING, None))[0]
-        if stored != known_data:
+        if getattr(self, "_type_form_data", _UNSET) != stored:
             form = None
             if stored is not None:
                 form_class = self.get_form_list()["type"]
@@ -302,16 +302,20 @@ class InteractionWizard(NamedUrlWizardView):
                     **self.get_form_kwargs("type"),
                 )
             self._remember_type_form(stored, form)
-        return self._type_form[1]
+        return self._type_form
 
     def _remember_type_form(self, data, form) -> None:
+        """Keep ``form`` (None if invalid) as step 1 while the stored step 1 is ``data``."""
         valid = form is not None and form.is_valid()
         if valid:
             prefetch_related_objects([form.cleaned_data["template"]], "contents")
-        self._type_form = (copy.deepcopy(data), form if valid else None)
+        self._type_form_data = copy.deepcopy(data)
+        self._type_form = form if valid else None
 
     def get_form(self, step=None, data=None, files=None):
         # `Finish` validates every step again: step 1's stored data may be validated already.
+        # That form was built without the wizard's `initial`, which no step-1 field takes its
+        # value from (TypeForm sets the fixed contact itself).
         if step == "type" and data is not None and data == self.storage.get_step_data("type"):
             form = self.type_form()
             if form is not None:

@@ -132,3 +132,20 @@ def test_a_role_losing_a_permission_loses_it_on_the_next_request(client):
         Permission.objects.get(codename="add_interactionlogentry")
     )
     assert client.get(reverse("interactions:wizard_start")).status_code == 403
+
+
+def test_an_inactive_or_deleted_user_is_not_signed_in_and_a_superuser_has_everything():
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    from crm_site.auth_backends import RolePermissionBackend
+
+    backend = RolePermissionBackend()
+    users = get_user_model().objects
+    gone = users.create_user("gone", is_active=False)
+    gone.groups.add(Group.objects.get(name=SALESPERSON))
+    assert backend.get_user(gone.pk) is None
+    assert backend.get_user(gone.pk + 1000) is None
+    root = backend.get_user(users.create_superuser("root", password="x").pk)
+    assert root.has_perm("interactions.delete_interactionlogentry")
+    assert len(root.get_all_permissions()) == Permission.objects.count()

@@ -56,11 +56,15 @@ class Counter:
 
 
 def backend_cpu() -> float:
-    """Seconds of CPU the PostgreSQL backend of this connection has used."""
+    """Seconds of CPU the PostgreSQL backend of this connection has used (NaN unless that
+    backend is a process of this machine)."""
     connection.ensure_connection()
     pid = connection.connection.info.backend_pid
+    proc = Path(f"/proc/{pid}")
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if not proc.joinpath("comm").read_text().startswith("postgres"):
+            return float("nan")
+        fields = proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()
     except FileNotFoundError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / TICKS
@@ -96,7 +100,8 @@ class Meter:
             print(f"{name:44s} {app:7.1f} {db:6.1f} {queries:7.1f}")
         pages = len(self.samples) - 1
         print(
-            f"mean over the requests (not /healthz): app {app_total / pages:.1f} ms, "
+            f"mean over the requests (not /healthz; pages and wizard steps alike): "
+            f"app {app_total / pages:.1f} ms, "
             f"db {db_total / pages:.1f} ms"
         )
 
@@ -142,7 +147,7 @@ def main() -> None:
         f"/contacts/{contact.pk}/",
         "/interactions/entries/",
         f"/interactions/entries/?contact={contact.number}",
-        f"/interactions/entries/?template={template.pk}",
+        f"/interactions/entries/?template={template.code}",
         "/interactions/drafts/",
         "/segments/",
         f"/segments/{segment.pk}/",
