@@ -614,15 +614,21 @@ def test_double_clicked_finish_on_two_connections_logs_once(owner, person, call)
 # --- query counts -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [2, 20])
-def test_each_wizard_step_runs_a_fixed_number_of_queries(
-    owner_client, person, email_template, django_assert_num_queries, size
-):
+def draft_among_setup_rows(client, person, size: int) -> uuid.UUID:
+    """A new draft for ``person`` with ``size`` more templates, campaigns and opportunities
+    for the selects to list."""
     for _ in range(size):
         factories.TemplateFactory()
         factories.CampaignFactory()
         factories.OpportunityFactory(contact_company=person.company)
-    draft_id = start(owner_client, contact=person.pk)
+    return start(client, contact=person.pk)
+
+
+@pytest.mark.parametrize("size", [2, 20])
+def test_each_wizard_step_runs_a_fixed_number_of_queries(
+    owner_client, person, email_template, django_assert_num_queries, size
+):
+    draft_id = draft_among_setup_rows(owner_client, person, size)
     post_step(owner_client, draft_id, "type", type_data(person, email_template))
     post_step(owner_client, draft_id, "content", {"subject": "S", "body": "B"})
     post_step(owner_client, draft_id, "related", {})
@@ -637,11 +643,7 @@ def test_each_wizard_step_runs_a_fixed_number_of_queries(
 def test_each_wizard_post_runs_a_fixed_number_of_queries(
     owner_client, person, email_template, django_assert_num_queries, size
 ):
-    for _ in range(size):
-        factories.TemplateFactory()
-        factories.CampaignFactory()
-        factories.OpportunityFactory(contact_company=person.company)
-    draft_id = start(owner_client, contact=person.pk)
+    draft_id = draft_among_setup_rows(owner_client, person, size)
     # Step 1 is validated once per request: the posted form is kept for the next step's
     # conditions and defaults and for the draft's summary, and `Finish` does not validate the
     # stored step 1 again when it was validated already in the same request.
