@@ -8,7 +8,7 @@ joined codes in the same query) through a server-side cursor, 2,000 rows at a ti
 are yielded one by one. Callers write them with ``csv.writer`` to a file, or to ``Echo`` for a
 ``StreamingHttpResponse``::
 
-    rows = entry_rows(entries, neutralise_formulas=True)
+    rows = entry_rows(entries)
     writer = csv.writer(Echo())
     lines = (writer.writerow(row) for row in itertools.chain([HEADER], rows))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
@@ -16,6 +16,11 @@ are yielded one by one. Callers write them with ``csv.writer`` to a file, or to 
 Values are written as stored (choice codes such as ``outbound``, ISO dates, ``yes``/``no``,
 timestamps in UTC such as ``2026-01-31T08:30:00Z``), not as translated labels, so a file
 reads the same whatever the user's language or time zone.
+
+Every text cell that a spreadsheet would run as a formula (one starting with ``= + - @``, a
+tab or a carriage return) gets an apostrophe in front, in both exports and in every text
+column: the codes of templates, groups, salespeople, campaigns and opportunities, segment
+numbers and usernames were typed by someone too.
 """
 
 from __future__ import annotations
@@ -23,15 +28,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db.models import Case, F, Func, QuerySet, TextField, Value, When
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Concat
 
 # Each column is formatted to text by the database, so Python only hands strings to the CSV
 # writer: at a million rows a Python call per cell would cost more than the query.
 
 
+class _FormulaGuard(Func):
+    """An apostrophe when the text starts a spreadsheet formula (= + - @, tab, carriage
+    return), else nothing: what goes in front of the cell."""
+
+    template = (
+        "CASE WHEN left(%(expressions)s, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+        "THEN '''' ELSE '' END"
+    )
+    output_field = TextField()
+
+
 def _text(path: str):
-    """A text column, blank for NULL (columns of joined rows that may be missing)."""
-    return Coalesce(F(path), Value(""), output_field=TextField())
+    """A text column: blank for NULL (columns of joined rows that may be missing), and never
+    a formula."""
+    value = Coalesce(F(path), Value(""), output_field=TextField())
+    return Concat(_FormulaGuard(value), value, output_field=TextField())
 
 
 def _number(path: str):
@@ -104,23 +122,7 @@ _COLUMNS = [
 
 HEADER: list[str] = [name for name, _expression in _COLUMNS]
 
-# Columns holding text someone typed (or imported); only these can start a spreadsheet formula.
-_TEXT_COLUMNS = (
-    "contact_no",
-    "contact_name",
-    "company_no",
-    "company_name",
-    "description",
-    "subject",
-)
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
 CHUNK_SIZE = 2000
-
-
-def neutralise(cell: str) -> str:
-    """Prefix an apostrophe to a cell a spreadsheet would run as a formula (spec section 5)."""
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
 
 
 def rows_queryset(queryset: QuerySet) -> QuerySet:
@@ -129,20 +131,15 @@ def rows_queryset(queryset: QuerySet) -> QuerySet:
     return queryset.values_list(*(expression for _name, expression in _COLUMNS))
 
 
-def entry_rows(queryset: QuerySet, *, neutralise_formulas: bool) -> Iterator[list[str]]:
+def entry_rows(queryset: QuerySet) -> Iterator[list[str]]:
     """One list of strings per log entry in ``queryset`` (its filter and order are kept),
-    matching ``HEADER``. ``neutralise_formulas`` is for files opened in a spreadsheet.
+    matching ``HEADER``.
 
     Run it inside ``transaction.atomic()``: there the server-side cursor streams; outside one
     Django declares it WITH HOLD and Postgres computes the whole result before the first row.
     """
-    positions = [HEADER.index(name) for name in _TEXT_COLUMNS]
     for values in rows_queryset(queryset).iterator(chunk_size=CHUNK_SIZE):
-        row = list(values)
-        if neutralise_formulas:
-            for i in positions:
-                row[i] = neutralise(row[i])
-        yield row
+        yield list(values)
 
 
 class Echo:

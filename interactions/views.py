@@ -401,7 +401,7 @@ def _csv_lines(entries):
     # Postgres first copies the whole result aside for a WITH HOLD cursor.
     with transaction.atomic():
         lines = []
-        for row in csv_export.entry_rows(entries, neutralise_formulas=True):
+        for row in csv_export.entry_rows(entries):
             lines.append(writer.writerow(row))
             if len(lines) == CSV_CHUNK_ROWS:
                 yield "".join(lines)

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from interactions import csv_export
-from interactions.csv_export import HEADER, Echo, entry_rows, neutralise
+from interactions.csv_export import HEADER, Echo, entry_rows
 from interactions.models import InteractionLogEntry
 from tests import factories
 
@@ -49,7 +49,7 @@ def test_export_to_a_file_writes_every_entry_oldest_first_and_prints_a_summary(e
     assert out.splitlines() == [f"Exported 3 log entries to {target}."]
     rows = read(target)
     assert list(rows[0]) == HEADER
-    assert [r["description"] for r in rows] == ["January", "=HYPERLINK(x)", "March"]
+    assert [r["description"] for r in rows] == ["January", "'=HYPERLINK(x)", "March"]
     first = rows[0]
     entry = entries[1]
     assert first["entry_no"] == str(entry.pk)
@@ -80,21 +80,21 @@ def test_without_output_the_csv_goes_to_stdout_and_the_summary_to_stderr(entries
     assert err.strip() == "Exported 3 log entries."
 
 
-def test_formulas_are_kept_unless_asked_to_neutralise_them(entries, tmp_path):
-    raw, safe = tmp_path / "raw.csv", tmp_path / "safe.csv"
+def test_formulas_are_neutralised_in_the_file_and_on_standard_output(entries, tmp_path):
+    target = tmp_path / "entries.csv"
 
-    run("-o", str(raw))
-    run("-o", str(safe), "--neutralise-formulas")
+    run("-o", str(target))
+    out, _err = run()
 
-    assert read(raw)[1]["description"] == "=HYPERLINK(x)"
-    assert read(safe)[1]["description"] == "'=HYPERLINK(x)"
+    assert read(target)[1]["description"] == "'=HYPERLINK(x)"
+    assert list(csv.DictReader(io.StringIO(out)))[1]["description"] == "'=HYPERLINK(x)"
 
 
 def test_a_failed_export_leaves_the_previous_file_untouched(entries, tmp_path, monkeypatch):
     target = tmp_path / "entries.csv"
     target.write_text("previous export\n")
 
-    def broken_rows(queryset, *, neutralise_formulas):
+    def broken_rows(queryset):
         yield ["1"] * len(HEADER)
         raise OSError(28, "No space left on device")
 
@@ -165,25 +165,21 @@ def test_two_exports_to_the_same_file_at_once_leave_one_complete_file(tmp_path):
         ("", ""),
     ],
 )
-def test_neutralise_prefixes_an_apostrophe_to_formula_starts(cell, expected):
-    assert neutralise(cell) == expected
+def test_a_text_cell_starting_a_formula_gets_an_apostrophe(cell, expected):
+    entry = factories.LogEntryFactory(description=cell)
+
+    (row,) = entry_rows(InteractionLogEntry.objects.filter(pk=entry.pk))
+
+    assert row[HEADER.index("description")] == expected
 
 
 def test_entry_rows_follow_the_header_and_the_querysets_filter_and_order(entries):
     queryset = InteractionLogEntry.objects.filter(description__in=["March", "January"])
 
-    rows = list(entry_rows(queryset.order_by("-date"), neutralise_formulas=True))
+    rows = list(entry_rows(queryset.order_by("-date")))
 
     assert [len(r) for r in rows] == [len(HEADER)] * 2
     assert [r[HEADER.index("description")] for r in rows] == ["March", "January"]
-
-
-def test_entry_rows_neutralise_only_when_asked(entries):
-    queryset = InteractionLogEntry.objects.filter(pk=entries[2].pk)
-    index = HEADER.index("description")
-
-    assert next(entry_rows(queryset, neutralise_formulas=True))[index] == "'=HYPERLINK(x)"
-    assert next(entry_rows(queryset, neutralise_formulas=False))[index] == "=HYPERLINK(x)"
 
 
 def test_entry_rows_read_through_a_chunked_iterator(entries, monkeypatch):
@@ -191,7 +187,7 @@ def test_entry_rows_read_through_a_chunked_iterator(entries, monkeypatch):
     monkeypatch.setattr(csv_export, "CHUNK_SIZE", 2)
     queryset = InteractionLogEntry.objects.order_by("id")
 
-    rows = entry_rows(queryset, neutralise_formulas=False)
+    rows = entry_rows(queryset)
 
     assert not isinstance(rows, list)
     assert len(list(rows)) == 3
@@ -199,7 +195,7 @@ def test_entry_rows_read_through_a_chunked_iterator(entries, monkeypatch):
 
 def test_echo_turns_csv_writer_calls_into_lines_for_a_streaming_response(entries):
     writer = csv.writer(Echo())
-    rows = entry_rows(InteractionLogEntry.objects.order_by("id"), neutralise_formulas=True)
+    rows = entry_rows(InteractionLogEntry.objects.order_by("id"))
 
     lines = [writer.writerow(row) for row in itertools.chain([HEADER], rows)]
 

@@ -18,12 +18,14 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contacts.models import Contact
+from interactions import csv_export
 from interactions.models import InteractionDraft, InteractionLogEntry, InteractionTemplateContent
 from interactions.uploads import validate_attachment
 from segments.models import Segment
@@ -125,6 +127,93 @@ def test_csv_export_neutralises_formulas_and_keeps_markup_as_plain_text(client, 
     assert '\'=HYPERLINK("http://x")' in cells
     assert "'@SUM(A1:A9)" in cells
     assert SCRIPT in cells  # CSV is data: no HTML escaping, and no browser renders it
+
+
+# Cells that hold no text anyone typed: numbers, dates, times, yes/no. Every other column of
+# an export is text, and a spreadsheet runs a text cell that starts with = + - @ tab or CR.
+NOT_TEXT_COLUMNS = {
+    "entry_no",
+    "date",
+    "time",
+    "cost",
+    "duration",
+    "attempt_failed",
+    "campaign_target",
+    "campaign_response",
+    "logged_segment",
+    "delivery_attempts",
+    "delivered_at",
+    "canceled",
+    "logged_at",
+}
+
+
+@pytest.fixture
+def formula_in_every_text_column():
+    """One entry whose every text column (and every code it shows) starts a formula; the
+    expected cell per column."""
+    company = factories.CompanyFactory(number="+31 CO", name="-Company")
+    contact = factories.PersonFactory(number="=C1", name='=HYPERLINK("//e.vl")', company=company)
+    template = factories.TemplateFactory(
+        code='=HYPERLINK("//e.vl")', group=factories.GroupFactory(code="+GRP")
+    )
+    entry = factories.LogEntryFactory(
+        contact=contact,
+        template=template,
+        salesperson=factories.SalespersonFactory(code="-SP"),
+        campaign=factories.CampaignFactory(number="@CAMP"),
+        opportunity=factories.OpportunityFactory(number="=OPP"),
+        segment_no="\rSEG1",
+        description="@SUM(A1:A9)",
+        subject="\tsubject",
+        logged_by=factories.UserFactory(username="@logger"),
+    )
+    # Choice codes are the system's own, but a cell is a cell: the guard is on every text column.
+    choices = {
+        "information_flow": "=flow",
+        "initiated_by": "+us",
+        "correspondence_type": "-mail",
+        "evaluation": "@good",
+        "language": "=x",
+        "delivery_status": "\tsent",
+    }
+    InteractionLogEntry.objects.filter(pk=entry.pk).update(**choices)
+    typed = {
+        "contact_no": "=C1",
+        "contact_name": '=HYPERLINK("//e.vl")',
+        "company_no": "+31 CO",
+        "company_name": "-Company",
+        "description": "@SUM(A1:A9)",
+        "subject": "\tsubject",
+        "template": '=HYPERLINK("//e.vl")',
+        "group": "+GRP",
+        "salesperson": "-SP",
+        "campaign": "@CAMP",
+        "opportunity": "=OPP",
+        "segment_no": "\rSEG1",
+        "logged_by": "@logger",
+        **choices,
+    }
+    return {column: "'" + value for column, value in typed.items()}
+
+
+def test_every_text_cell_of_both_exports_is_neutralised(
+    client, owner, formula_in_every_text_column, tmp_path
+):
+    expected = formula_in_every_text_column
+    assert set(expected) == set(csv_export.HEADER) - NOT_TEXT_COLUMNS  # the test covers them all
+    client.force_login(owner)
+    browser = b"".join(client.get(reverse("interactions:entry_export")).streaming_content)
+    target = tmp_path / "export.csv"
+    call_command("export_interactions", "-o", str(target), stdout=io.StringIO())
+    command = target.read_bytes()
+
+    for name, content in (("browser", browser), ("command", command)):
+        rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline="")))
+        (row,) = rows
+        assert {column: row[column] for column in expected} == expected, name
+        for column in NOT_TEXT_COLUMNS:  # numbers and dates stay numbers and dates
+            assert not row[column].startswith("'"), (name, column)
 
 
 # --- filter values and ids ------------------------------------------------------------------------

@@ -31,8 +31,9 @@ class Command(BaseCommand):
     help = (
         "Write interaction log entries as CSV (UTF-8, comma-separated, header row; the same "
         "columns as the browser export), oldest first. Rows are streamed, so memory stays flat "
-        "at millions of entries. With -o the file appears complete or not at all: it is "
-        "written to a temporary file in the same folder and renamed."
+        "at millions of entries. Text cells that would start a spreadsheet formula (= + - @, "
+        "tab, carriage return) get an apostrophe in front. With -o the file appears complete "
+        "or not at all: it is written to a temporary file in the same folder and renamed."
     )
 
     def add_arguments(self, parser):
@@ -45,19 +46,14 @@ class Command(BaseCommand):
             metavar="FILE",
             help="write to FILE instead of standard output (replaced only when complete)",
         )
-        parser.add_argument(
-            "--neutralise-formulas",
-            action="store_true",
-            help="prefix ' to text cells starting with = + - @ (for spreadsheets)",
-        )
 
-    def handle(self, *args, since, output: str | None, neutralise_formulas: bool, **options):
+    def handle(self, *args, since, output: str | None, **options):
         entries = InteractionLogEntry.objects.order_by("date", "id")
         if since is not None:
             entries = entries.filter(date__gte=since)
         scope = f" dated on or after {since.isoformat()}" if since else ""
         if output is None:
-            count = self._export(entries, _Lines(self.stdout), neutralise_formulas)
+            count = self._export(entries, _Lines(self.stdout))
             # Standard output carries the CSV; the summary goes beside it.
             self.stderr.write(f"Exported {count} log entries{scope}.")
             return
@@ -74,7 +70,7 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot write {output}: {exc.strerror}.") from exc
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                count = self._export(entries, stream, neutralise_formulas)
+                count = self._export(entries, stream)
                 stream.flush()
                 os.fsync(stream.fileno())
             os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private (0600)
@@ -86,7 +82,7 @@ class Command(BaseCommand):
             raise
         self.stdout.write(f"Exported {count} log entries{scope} to {output}.")
 
-    def _export(self, entries, stream, neutralise_formulas: bool) -> int:
+    def _export(self, entries, stream) -> int:
         writer = csv.writer(stream)
         writer.writerow(HEADER)
         count = 0
@@ -97,7 +93,7 @@ class Command(BaseCommand):
             # In a transaction the server-side cursor streams; outside one Django declares it
             # WITH HOLD, which makes Postgres materialise the whole result first.
             with transaction.atomic():
-                for row in entry_rows(entries, neutralise_formulas=neutralise_formulas):
+                for row in entry_rows(entries):
                     writer.writerow(row)
                     count += 1
                     if count % CHUNK_SIZE == 0:
