@@ -32,6 +32,7 @@ SALESPERSON_PERMISSIONS: dict[str, list[str]] = {
         "view_interactioncomment",
         "add_interactioncomment",
         "change_interactioncomment",
+        "delete_interactioncomment",
         "view_interactiondraft",
         "add_interactiondraft",
         "change_interactiondraft",
@@ -79,6 +80,7 @@ MARKETING_MANAGER_EXTRA: dict[str, list[str]] = {
         "delete_interactiontemplatecontent",
         "cancel_interactionlogentry",
         "delete_interactionlogentry",
+        "manage_all_comments",
     ],
     "segments": [
         "manage_all_segments",

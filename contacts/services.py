@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import Model, ProtectedError, QuerySet, RestrictedError
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +24,7 @@ from contacts.models import (
 from contacts.selectors import contact_usage, delete_blockers
 
 UserLike = AbstractBaseUser | AnonymousUser
+M = TypeVar("M", bound=Model)
 
 # A number the series hands out may already be in use when someone typed it by hand; skip
 # ahead, but not forever (a series whose range is used up needs a manager, not a loop).
@@ -48,6 +49,28 @@ class ContactInUse(Exception):
                 reasons=", ".join(self.reasons),
             )
         )
+
+
+class RecordGone(ValidationError):
+    """What the request was about to change was deleted by another request after this one read
+    it (a manager's `Delete Canceled ...` while a user switches, edits or comments).
+
+    A `ValidationError`, so a form shows it above its fields with what the user typed kept;
+    views without a form turn it into a message.
+    """
+
+
+def lock_or_gone(queryset: QuerySet[M], *, gone: str, **lookup) -> M:
+    """The row of ``queryset`` matching ``lookup``, read again under a lock until commit.
+
+    ``queryset`` says how to lock (``select_for_update(...)``). A row another request deleted
+    meanwhile is `RecordGone` with the message ``gone``, never a server error: every service
+    that acts on a row a view read earlier starts with this.
+    """
+    try:
+        return queryset.get(**lookup)
+    except queryset.model.DoesNotExist as missing:
+        raise RecordGone(gone) from missing
 
 
 def _next_contact_number() -> str:

@@ -478,9 +478,19 @@ class InteractionComment(Tracked):
         verbose_name = _("comment")
         verbose_name_plural = _("comments")
         ordering = ["entry", "id"]
+        permissions = [("manage_all_comments", "Can change and delete every user's comments")]
 
     def __str__(self) -> str:
         return self.comment
+
+    def is_editable_by(self, user) -> bool:
+        """Its author and Marketing Managers may change or delete a comment; a user whose
+        role was taken away keeps no rights."""
+        if not user.has_perm("interactions.change_interactioncomment"):
+            return False
+        if user.has_perm("interactions.manage_all_comments"):
+            return True
+        return self.created_by_id is not None and self.created_by_id == user.pk
 
 
 class DraftStatus(models.TextChoices):

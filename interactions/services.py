@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import Campaign, Contact, CorrespondenceType, Opportunity, Salesperson
-from contacts.services import delete_unless_referenced, save_tracked
+from contacts.services import delete_unless_referenced, lock_or_gone, save_tracked
 from interactions.merge import validate_merge_fields
 from interactions.models import (
     DeliveryStatus,
@@ -311,6 +311,12 @@ def entry_delete_canceled(*, user, entries: QuerySet, expected: int | None = Non
 
 def comment_create(*, user, entry: InteractionLogEntry, date: datetime.date, text: str):
     with transaction.atomic(durable=True):
+        # Locked, so `Delete Canceled Entries` cannot take the entry from under the comment.
+        entry = lock_or_gone(
+            InteractionLogEntry.objects.select_for_update(no_key=True),
+            pk=entry.pk,
+            gone=_("This interaction log entry was deleted meanwhile; the comment was not saved."),
+        )
         comment = InteractionComment(entry=entry, date=date, comment=text)
         comment.full_clean()
         comment.stamp(user)
@@ -318,16 +324,36 @@ def comment_create(*, user, entry: InteractionLogEntry, date: datetime.date, tex
     return comment
 
 
+def _lock_comment(comment: InteractionComment, user) -> InteractionComment:
+    """The comment's row, locked; only its author or a Marketing Manager may go on."""
+    locked = lock_or_gone(
+        InteractionComment.objects.select_for_update(),
+        pk=comment.pk,
+        gone=_("This comment was deleted meanwhile."),
+    )
+    if not locked.is_editable_by(user):
+        raise PermissionDenied
+    return locked
+
+
 def comment_update(
     *, user, comment: InteractionComment, date: datetime.date, text: str
 ) -> InteractionComment:
+    """Change a comment: its author or a Marketing Manager (its author stays who wrote it)."""
     with transaction.atomic(durable=True):
-        comment.date = date
-        comment.comment = text
-        comment.full_clean()
-        comment.stamp(user)
-        comment.save()
-    return comment
+        locked = _lock_comment(comment, user)
+        locked.date = date
+        locked.comment = text
+        locked.full_clean()
+        locked.stamp(user)
+        locked.save()
+    return locked
+
+
+def comment_delete(*, user, comment: InteractionComment) -> None:
+    """Delete a comment: its author or a Marketing Manager."""
+    with transaction.atomic(durable=True):
+        _lock_comment(comment, user).delete()
 
 
 # --- Interaction groups and templates, maintained by Marketing Managers ----------------------

@@ -19,6 +19,11 @@ urlpatterns = [
         views.comment_edit,
         name="comment_edit",
     ),
+    path(
+        "entries/<int:pk>/comments/<int:comment_pk>/delete/",
+        views.comment_delete,
+        name="comment_delete",
+    ),
     path("drafts/", views.draft_list, name="draft_list"),
     path("templates/", views.template_list, name="template_list"),
     path("templates/new/", views.template_create, name="template_create"),

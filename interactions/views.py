@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -42,7 +42,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from contacts.forms import PeriodForm
 from contacts.models import CorrespondenceType
 from contacts.selectors import delete_blockers
-from contacts.services import RecordInUse
+from contacts.services import RecordGone, RecordInUse
 from contacts.views import link_prefix
 from interactions import csv_export, selectors, services
 from interactions.delivery import entry_resend as entry_resend_service
@@ -417,10 +417,13 @@ def _csv_lines(entries):
 def entry_detail(request: HttpRequest, pk: int) -> HttpResponse:
     entry = selectors.get_entry_for_user(request, pk)
     user = request.user
+    comments = list(entry.comments.select_related("created_by", "updated_by"))
+    for comment in comments:
+        comment.editable = comment.is_editable_by(user)
     context = {
         "nav": "entries",
         "entry": entry,
-        "comments": entry.comments.select_related("created_by", "updated_by"),
+        "comments": comments,
         "comment_form": CommentForm(initial={"date": timezone.localdate()}),
         "can_cancel": user.has_perm("interactions.cancel_interactionlogentry"),
         "can_evaluate": user.has_perm("interactions.evaluate_interactionlogentry"),
@@ -484,11 +487,21 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("interactions:entry_detail", args=[entry.pk]) + "#comments-heading")
 
 
+def _get_comment_to_change(request: HttpRequest, pk: int, comment_pk: int):
+    """The entry and one of its comments, for its author or a Marketing Manager (403 else)."""
+    entry = selectors.get_entry_for_user(request, pk)
+    comment = get_object_or_404(
+        InteractionComment.objects.select_related("created_by"), pk=comment_pk, entry=entry
+    )
+    if not comment.is_editable_by(request.user):
+        raise PermissionDenied
+    return entry, comment
+
+
 @permission_required("interactions.evaluate_interactionlogentry", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def comment_edit(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse:
-    entry = selectors.get_entry_for_user(request, pk)
-    comment = get_object_or_404(InteractionComment, pk=comment_pk, entry=entry)
+    entry, comment = _get_comment_to_change(request, pk, comment_pk)
     form = CommentForm(request.POST or None, instance=comment)
     if request.method == "POST":
         saved = _save(
@@ -507,6 +520,23 @@ def comment_edit(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse
         "interactions/comment_form.html",
         {"nav": "entries", "entry": entry, "form": form, "comment": comment},
     )
+
+
+@permission_required("interactions.delete_interactioncomment", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def comment_delete(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse:
+    entry, comment = _get_comment_to_change(request, pk, comment_pk)
+    back = reverse("interactions:entry_detail", args=[entry.pk]) + "#comments-heading"
+    if request.method == "POST":
+        try:
+            services.comment_delete(user=request.user, comment=comment)
+        except RecordGone as gone:
+            messages.error(request, gone.message)
+        else:
+            messages.success(request, _("Comment deleted."))
+        return redirect(back)
+    context = {"nav": "entries", "entry": entry, "comment": comment, "back": back}
+    return render(request, "interactions/comment_confirm_delete.html", context)
 
 
 # --- Postponed interactions -----------------------------------------------------------------

@@ -98,15 +98,34 @@ def test_a_comment_with_bad_input_shows_the_errors(owner_client):
     assert not InteractionComment.objects.exists()
 
 
-def test_salesperson_edits_a_comment_and_is_recorded(colleague, client):
-    comment = factories.CommentFactory(comment="Call back")
-    client.force_login(colleague)
+@pytest.mark.parametrize("editor", ["colleague", "manager"])
+def test_the_author_or_a_manager_edits_a_comment_and_is_recorded(
+    colleague, client, request, editor
+):
+    comment = factories.CommentFactory(comment="Call back", created_by=colleague)
+    user = request.getfixturevalue(editor)
+    client.force_login(user)
     edit = reverse("interactions:comment_edit", args=[comment.entry_id, comment.pk])
     assert client.get(edit).status_code == 200
     client.post(edit, {"date": "2025-03-15", "comment": "Called back, all fine"})
     comment.refresh_from_db()
     assert comment.comment == "Called back, all fine"
-    assert comment.updated_by == colleague
+    assert (comment.created_by, comment.updated_by) == (colleague, user)
+
+
+def test_the_author_deletes_a_comment_after_confirming(colleague, client):
+    comment = factories.CommentFactory(comment="Wrong entry", created_by=colleague)
+    keep = factories.CommentFactory(entry=comment.entry, created_by=colleague)
+    client.force_login(colleague)
+    delete = reverse("interactions:comment_delete", args=[comment.entry_id, comment.pk])
+
+    confirm = client.get(delete)
+    response = client.post(delete, follow=True)
+
+    assert "Wrong entry" in confirm.content.decode()
+    assert response.redirect_chain[-1][0].startswith(comment.entry.get_absolute_url())
+    assert "Comment deleted." in response.content.decode()
+    assert list(InteractionComment.objects.all()) == [keep]
 
 
 def test_a_comment_is_edited_only_under_its_own_entry(owner_client):

@@ -30,6 +30,7 @@ SALESPERSON_ROLE = "salesperson"  # Salesperson or Marketing Manager
 MANAGER = "manager"  # Marketing Manager only
 SEGMENT_OWNER = "segment owner"  # the segment's owner, or a Marketing Manager
 DRAFT_OWNER = "draft owner"  # the draft's owner only; anyone else gets a 404
+COMMENT_AUTHOR = "comment author"  # who wrote the comment, or a Marketing Manager
 
 BOUNDARIES: dict[str, str] = {
     # the language switch in the header (Django's set_language)
@@ -66,7 +67,8 @@ BOUNDARIES: dict[str, str] = {
     "interactions:entry_evaluate": SALESPERSON_ROLE,
     "interactions:entry_resend": SALESPERSON_ROLE,
     "interactions:comment_create": SALESPERSON_ROLE,
-    "interactions:comment_edit": SALESPERSON_ROLE,
+    "interactions:comment_edit": COMMENT_AUTHOR,
+    "interactions:comment_delete": COMMENT_AUTHOR,
     "interactions:entry_switch_canceled": MANAGER,
     "interactions:entry_delete_canceled": MANAGER,
     # templates and groups
@@ -145,7 +147,7 @@ def world(owner, colleague, outsider, manager):
         contact=person, template=template, attachment=attachment, salesperson=owner.salesperson
     )
     canceled = factories.LogEntryFactory(contact=person, template=template, canceled=True)
-    comment = factories.CommentFactory(entry=entry)
+    comment = factories.CommentFactory(entry=entry, created_by=owner)
     segment = factories.SegmentFactory(salesperson=owner.salesperson, created_by=owner)
     line = factories.SegmentLineFactory(segment=segment, contact=person)
     logged = factories.LoggedSegmentFactory(canceled=True)
@@ -191,6 +193,7 @@ def url_for(name: str, world: dict) -> str:
         "interactions:entry_resend": {"pk": w["entry"].pk},
         "interactions:comment_create": {"pk": w["entry"].pk},
         "interactions:comment_edit": {"pk": w["entry"].pk, "comment_pk": w["comment"].pk},
+        "interactions:comment_delete": {"pk": w["entry"].pk, "comment_pk": w["comment"].pk},
         "interactions:template_detail": {"pk": w["template"].pk},
         "interactions:template_edit": {"pk": w["template"].pk},
         "interactions:template_delete": {"pk": w["template"].pk},
@@ -277,7 +280,7 @@ def test_every_url_of_the_app_has_a_declared_boundary():
 # --- a user without any role --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", names(SALESPERSON_ROLE, MANAGER, SEGMENT_OWNER))
+@pytest.mark.parametrize("name", names(SALESPERSON_ROLE, MANAGER, SEGMENT_OWNER, COMMENT_AUTHOR))
 def test_user_without_a_role_cannot_change_anything(client, world, outsider, name):
     client.force_login(outsider)
     target = url_for(name, world)
@@ -385,6 +388,46 @@ def test_segment_owner_and_marketing_manager_are_let_through(client, world, requ
     if response.status_code == 405:  # POST-only
         response = client.post(url_for(name, world), harmful(name, world))
     assert response.status_code not in (403, 404), (name, response.status_code)
+
+
+# --- another user's comment ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", names(COMMENT_AUTHOR))
+def test_colleague_cannot_edit_or_delete_another_users_comment(client, world, colleague, name):
+    client.force_login(colleague)
+    target = url_for(name, world)
+    before = snapshot()
+
+    posted = client.post(target, harmful(name, world))
+    got = client.get(target)
+
+    assert posted.status_code == 403, (name, posted.status_code)
+    assert got.status_code == 403, (name, got.status_code)
+    assert snapshot() == before
+
+
+def test_colleague_sees_no_edit_on_another_users_comment(client, world, colleague):
+    own = factories.CommentFactory(entry=world["entry"], created_by=colleague)
+    client.force_login(colleague)
+
+    page = client.get(url_for("interactions:entry_detail", world)).content.decode()
+
+    assert reverse("interactions:comment_edit", args=[world["entry"].pk, own.pk]) in page
+    assert url_for("interactions:comment_edit", world) not in page
+    assert url_for("interactions:comment_delete", world) not in page
+
+
+@pytest.mark.parametrize("persona", ["owner", "manager"])
+@pytest.mark.parametrize("name", names(COMMENT_AUTHOR))
+def test_comment_author_and_marketing_manager_are_let_through(
+    client, world, request, persona, name
+):
+    client.force_login(request.getfixturevalue(persona))
+    response = client.get(url_for(name, world))
+    assert response.status_code == 200, (name, persona, response.status_code)
+    response = client.post(url_for(name, world), harmful(name, world))
+    assert response.status_code == 302, (name, persona, response.status_code)
 
 
 # --- another user's draft ------------------------------------------------------------------------
