@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -290,54 +287,24 @@ class InteractionCommentAdmin(TrackedAdminMixin, admin.ModelAdmin):
 
 @admin.register(InteractionDraft)
 class InteractionDraftAdmin(admin.ModelAdmin):
-    """Read-mostly: the wizard owns a draft's state; the admin may change its status or purge it.
+    """Who owns a draft, its state and its dates, for deleting stale ones; nothing it holds.
 
-    Drafts are started by the wizard, so there is no add page.
+    A draft is private to its owner (spec section 6): no contact, template, description or
+    wizard state on any admin page, and no search by them. Drafts are written by the wizard
+    only, so there is no add page and the change page only shows.
     """
 
-    list_display = (
-        "__str__",
-        "owner",
-        "status",
-        "contact",
-        "template",
-        "current_step",
-        "updated_at",
-    )
+    list_display = ("id", "owner", "status", "created_at", "updated_at")
     list_filter = ("status", "updated_at")
-    list_select_related = ("owner", "contact", "template")
-    search_fields = ("description", "^owner__username", "^contact__number", "^contact__name")
+    list_select_related = ("owner",)
+    search_fields = ("^owner__username",)
     ordering = ("-updated_at",)
     date_hierarchy = "updated_at"
-    fieldsets = (
-        (None, {"fields": ("id", "owner", "status", "created_at", "updated_at")}),
-        (
-            _("Context"),
-            {"fields": ("context_contact", "context_salesperson", "context_segment")},
-        ),
-        (_("Summary"), {"fields": ("contact", "template", "description", "current_step")}),
-        (_("Wizard state"), {"fields": ("state_display",)}),
-    )
-    readonly_fields = (
-        "id",
-        "owner",
-        "created_at",
-        "updated_at",
-        "context_contact",
-        "context_salesperson",
-        "context_segment",
-        "contact",
-        "template",
-        "description",
-        "current_step",
-        "state_display",
-    )
+    fields = ("id", "owner", "status", "created_at", "updated_at")
+    readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.display(description=_("wizard state"))
-    def state_display(self, obj: InteractionDraft):
-        return format_html(
-            "<pre>{}</pre>", json.dumps(obj.state, indent=2, sort_keys=True, ensure_ascii=False)
-        )
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -598,7 +598,9 @@ class InteractionDraft(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.description or str(self.pk)
+        # Its key, not its description: the admin and its history name drafts without showing
+        # what they hold (private to the owner, spec section 6).
+        return str(self.pk)
 
     def is_owned_by(self, user) -> bool:
         return self.owner_id == user.pk

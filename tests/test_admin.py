@@ -397,3 +397,58 @@ def test_estimated_count_paginator_trusts_the_table_estimate_only_when_unfiltere
 def test_big_tables_never_count_all_rows_twice():
     for model in (Contact, InteractionLogEntry, SegmentLine, InteractionComment):
         assert admin.site._registry[model].show_full_result_count is False
+
+
+# --- drafts: private to their owner, even in the admin ---------------------------------------
+
+SECRET = "Secret-7"
+
+
+@pytest.fixture
+def private_draft():
+    """A draft with the secret in everything it holds: what the user typed and the wizard's
+    state."""
+    contact = factories.PersonFactory(name=f"{SECRET} contact")
+    template = factories.TemplateFactory(code=f"{SECRET}-T", description=f"{SECRET} template")
+    return factories.DraftFactory(
+        owner=factories.UserFactory(username="drafter"),
+        contact=contact,
+        template=template,
+        description=f"{SECRET} description",
+        state={"step": "type", "step_data": {"type": {"description": f"{SECRET} typed"}}},
+    )
+
+
+def test_staff_see_a_drafts_owner_state_and_dates_but_nothing_it_holds(staff_client, private_draft):
+    entry = factories.LogEntryFactory(draft=private_draft)  # the entry's page links its draft
+    pages = {
+        "list": admin_url(InteractionDraft, "changelist"),
+        "change": admin_url(InteractionDraft, "change", private_draft.pk),
+        "delete": admin_url(InteractionDraft, "delete", private_draft.pk),
+        "entry": admin_url(InteractionLogEntry, "change", entry.pk),
+    }
+
+    for name, url in pages.items():
+        response = staff_client.get(url)
+        assert response.status_code == 200, name
+        assert SECRET not in response.content.decode(), name
+    listing = staff_client.get(pages["list"]).content.decode()
+    assert "drafter" in listing
+    assert private_draft.get_status_display() in listing
+
+
+def test_a_drafts_content_cannot_be_found_by_searching_the_admin(staff_client, private_draft):
+    response = staff_client.get(admin_url(InteractionDraft, "changelist"), {"q": SECRET})
+
+    assert changelist_rows(response) == []
+
+
+def test_staff_delete_a_stale_draft_but_cannot_change_one(staff_client, private_draft):
+    change = admin_url(InteractionDraft, "change", private_draft.pk)
+
+    staff_client.post(change, {"status": "finished"})
+    private_draft.refresh_from_db()
+    assert private_draft.status == "postponed"
+
+    staff_client.post(admin_url(InteractionDraft, "delete", private_draft.pk), {"post": "yes"})
+    assert not InteractionDraft.objects.filter(pk=private_draft.pk).exists()
