@@ -1,21 +1,29 @@
-"""Authentication backends: login throttling (django-axes' backend, and the client address it
-counts failures for) and permissions read in one query."""
+"""Authentication backends: login throttling (django-axes' backend and handler, and the client
+address it counts failures for) and permissions read in one query."""
 
 from __future__ import annotations
 
+import datetime
 import functools
+import math
 
+from axes.attempts import get_cool_off_threshold
 from axes.backends import AxesStandaloneBackend
+from axes.handlers.database import AxesDatabaseHandler
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_client_username
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 UserModel = get_user_model()
 
@@ -50,12 +58,89 @@ def client_ip(request: HttpRequest) -> str | None:
     return forwarded[-settings.PROXY_COUNT]
 
 
+class LoginThrottleHandler(AxesDatabaseHandler):
+    """axes' database handler with two limits: an account is locked after AXES_FAILURE_LIMIT
+    failures (from any address), an address after AXES_ADDRESS_FAILURE_LIMIT (for any
+    account), higher because an office shares one address.
+
+    axes compares one count with one limit (AXES_FAILURE_LIMIT), so the address's failures are
+    counted here less the failures an address may have on top of an account: either count
+    reaching its own limit reaches AXES_FAILURE_LIMIT. A successful login clears its account's
+    failures, never the address's: logging in with one's own account must not wipe a guesser's
+    count.
+    """
+
+    def get_failures(self, request, credentials=None) -> int:
+        by_account, by_address = (
+            sum(failures for _time, failures in rows)
+            for rows in self.recent_failures(request, credentials)
+        )
+        extra_for_an_address = settings.AXES_ADDRESS_FAILURE_LIMIT - settings.AXES_FAILURE_LIMIT
+        return max(by_account, by_address - extra_for_an_address)
+
+    def recent_failures(self, request, credentials=None) -> tuple[list, list]:
+        """The failures within the cool-off against the login's account and against its
+        address, newest first, as (time of the latest, number) per row: axes keeps one row per
+        username, address and browser."""
+        username = get_client_username(request, credentials)
+        address = request.axes_ip_address
+        mine = Q(ip_address=address) if username is None else Q(username=username)
+        rows = (
+            AccessAttempt.objects.filter(attempt_time__gte=get_cool_off_threshold(request))
+            .filter(mine | Q(ip_address=address))
+            .order_by("-attempt_time")
+            .values_list("username", "ip_address", "attempt_time", "failures_since_start")
+        )
+        by_account, by_address = [], []
+        for row_username, row_address, time, failures in rows:
+            if username is not None and row_username == username:
+                by_account.append((time, failures))
+            if row_address == address:
+                by_address.append((time, failures))
+        return by_account, by_address
+
+    def reset_user_attempts(self, request, credentials=None) -> int:
+        username = get_client_username(request, credentials)
+        count, _by_model = AccessAttempt.objects.filter(username=username).delete()
+        return count
+
+
+def _lock_end(rows: list, limit: int) -> datetime.datetime | None:
+    """When the row whose failures reach ``limit`` (counting from the newest) leaves the
+    cool-off, and with it the lock; None when the rows stay below the limit."""
+    total = 0
+    for time, failures in rows:
+        total += failures
+        if total >= limit:
+            return time + settings.AXES_COOLOFF_TIME
+    return None
+
+
+def locked_until(request: HttpRequest, credentials=None) -> datetime.datetime | None:
+    """When the lock on this login (its account's, its address's, or both) ends; None when
+    there is none."""
+    AxesProxyHandler.update_request(request)
+    by_account, by_address = LoginThrottleHandler().recent_failures(request, credentials)
+    ends = [
+        _lock_end(by_account, settings.AXES_FAILURE_LIMIT),
+        _lock_end(by_address, settings.AXES_ADDRESS_FAILURE_LIMIT),
+    ]
+    return max((end for end in ends if end is not None), default=None)
+
+
 def lockout_response(
     request: HttpRequest, original_response=None, credentials=None
 ) -> HttpResponse:
-    """The page a locked-out login gets: what happened and when to try again (429)."""
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    context = {"failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes}
+    """The page a locked-out login gets: that logins are paused, and how long to wait (429).
+
+    It says the same whether or not the password was right (it is not even checked), so it
+    tells a guesser nothing about it.
+    """
+    until = locked_until(request, credentials)
+    if until is None:  # the failure that reached the limit is the newest: a full cool-off
+        until = timezone.now() + settings.AXES_COOLOFF_TIME
+    seconds = (until - timezone.now()).total_seconds()
+    context = {"minutes": max(1, math.ceil(seconds / 60))}
     return render(request, "registration/locked_out.html", context, status=429)
 
 

@@ -216,14 +216,20 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Login throttling (django-axes) ---------------------------------------------------------
-# Failed logins are counted per account and per client address, each on its own: AXES_FAILURE_LIMIT
-# failures for one username (from any address) or from one address (for any username) lock that
-# username or address out for AXES_COOLOFF_MINUTES. The counts live in the database, so every
-# app server behind the load balancer sees the same ones. A successful login clears the account's.
+# Failed logins are counted per account and per client address, each on its own:
+# AXES_FAILURE_LIMIT failures for one username (from any address) lock that account, and
+# AXES_ADDRESS_FAILURE_LIMIT failures from one address (for any username; higher, as an office
+# shares an address) lock that address, for AXES_COOLOFF_MINUTES after the failure that reached
+# the limit. A login refused by a lock is not counted and does not extend it. The counts live in
+# the database, so every app server behind the load balancer sees the same ones. A successful
+# login clears the account's failures (not the address's).
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "crm_site.auth_backends.LoginThrottleHandler"  # the two limits
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # refused logins do not count
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "crm_site.auth_backends.lockout_response"  # the lockout page, 429
 AXES_CLIENT_IP_CALLABLE = "crm_site.auth_backends.client_ip"

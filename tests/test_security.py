@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -10,10 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from axes.handlers.database import AxesDatabaseHandler
 from axes.models import AccessAttempt
 from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from crm_site.auth_backends import client_ip
 from tests import factories
@@ -215,7 +219,84 @@ def attempt(client, username, password=WRONG, address="192.0.2.10", **extra):
 
 @pytest.fixture
 def limit(settings):
+    """Failures that lock an account (from any address)."""
     return settings.AXES_FAILURE_LIMIT
+
+
+@pytest.fixture
+def address_limit(settings):
+    """Failures that lock an address (for any account): more, as an office shares one."""
+    return settings.AXES_ADDRESS_FAILURE_LIMIT
+
+
+OFFICE = "203.0.113.20"  # everyone behind the office's NAT
+HOME = "198.51.100.20"
+
+
+def guess_from(address: str, failures: int, per_username: int) -> list[int]:
+    """A guesser's wrong passwords for made-up usernames, ``per_username`` each; the answers."""
+    return [
+        attempt(Client(), f"ghost{number // per_username}", address=address).status_code
+        for number in range(failures)
+    ]
+
+
+def test_the_address_limit_is_higher_than_the_account_limit(limit, address_limit):
+    assert address_limit > limit
+
+
+def test_a_guesser_locking_a_made_up_account_leaves_the_office_logging_in(client, owner, limit):
+    """The issue's office: one guesser, a made-up username, colleagues behind the same NAT."""
+    answers = [attempt(Client(), "madeup", address=OFFICE).status_code for _ in range(limit)]
+    assert answers == [200] * (limit - 1) + [429]  # the made-up account is locked, not the office
+
+    # A colleague behind the same address types her correct password, again and again.
+    for _ in range(limit):
+        colleague = Client()
+        assert attempt(colleague, "owner", factories.PASSWORD, address=OFFICE).status_code == 302
+        assert colleague.session["_auth_user_id"] == str(owner.pk)
+    assert not AccessAttempt.objects.filter(username="owner").exists()
+
+
+def test_logins_refused_because_the_address_is_locked_never_count_against_the_account(
+    owner, limit, address_limit
+):
+    answers = guess_from(OFFICE, address_limit, per_username=limit - 1)
+    assert answers[-1] == 429  # the office's address is locked now
+
+    for _ in range(limit + 1):  # her correct password, refused while the address is locked
+        refused = attempt(Client(), "owner", factories.PASSWORD, address=OFFICE)
+        assert refused.status_code == 429
+        assert b"Try again in 15 minutes" in refused.content
+
+    assert not AccessAttempt.objects.filter(username="owner").exists()
+    # Her account is not locked: from home she logs in at once.
+    assert attempt(Client(), "owner", factories.PASSWORD, address=HOME).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("language", "wait"),
+    [("en", "Try again in 5 minutes."), ("nl", "Probeer het over 5 minuten opnieuw.")],
+)
+def test_a_locked_out_user_with_the_right_password_sees_how_long_to_wait(
+    owner, limit, language, wait
+):
+    for number in range(limit):
+        attempt(Client(), "owner", address=f"192.0.2.{number + 1}")
+    # The lock began ten minutes ago (of its 15).
+    AccessAttempt.objects.filter(username="owner").update(
+        attempt_time=timezone.now() - datetime.timedelta(minutes=10)
+    )
+    before = list(AccessAttempt.objects.values_list("failures_since_start", "attempt_time"))
+
+    locked = attempt(
+        Client(), "owner", factories.PASSWORD, address=HOME, HTTP_ACCEPT_LANGUAGE=language
+    )
+
+    assert locked.status_code == 429
+    assert wait in locked.content.decode()
+    # A refused login neither counts nor pushes the end of the lock further away.
+    assert list(AccessAttempt.objects.values_list("failures_since_start", "attempt_time")) == before
 
 
 def test_failed_logins_lock_the_account_from_any_address(client, owner, limit):
@@ -237,10 +318,9 @@ def test_failed_logins_lock_the_account_from_any_address(client, owner, limit):
     assert other.status_code == 302
 
 
-def test_failed_logins_lock_the_address_for_every_account(client, owner, limit):
-    for number in range(limit - 1):
-        assert attempt(client, f"guess{number}", address="203.0.113.5").status_code == 200
-    assert attempt(client, "guess", address="203.0.113.5").status_code == 429
+def test_failed_logins_lock_the_address_for_every_account(client, owner, limit, address_limit):
+    answers = guess_from("203.0.113.5", address_limit, per_username=limit - 1)
+    assert answers == [200] * (address_limit - 1) + [429]
 
     locked = attempt(client, "owner", factories.PASSWORD, address="203.0.113.5")
     elsewhere = attempt(Client(), "owner", factories.PASSWORD, address="203.0.113.6")
@@ -260,8 +340,19 @@ def test_a_successful_login_clears_the_accounts_failures(client, owner, limit):
     assert attempt(client, "owner", factories.PASSWORD, address="192.0.2.53").status_code == 302
 
 
+def test_a_successful_login_clears_the_accounts_failures_but_not_the_addresss(
+    owner, limit, address_limit
+):
+    guess_from(OFFICE, address_limit - 1, per_username=limit - 1)
+    assert attempt(Client(), "owner", factories.PASSWORD, address=OFFICE).status_code == 302
+
+    # Logging in with one's own account does not wipe a guesser's count at the same address.
+    assert attempt(Client(), "ghost-last", address=OFFICE).status_code == 429
+
+
 def test_failures_are_counted_in_the_database_that_every_app_server_shares(client, owner, limit):
-    assert django_settings.AXES_HANDLER == "axes.handlers.database.AxesDatabaseHandler"
+    handler = import_string(django_settings.AXES_HANDLER)
+    assert issubclass(handler, AxesDatabaseHandler)
     for _ in range(limit):
         attempt(client, "owner", address="192.0.2.60")
 
@@ -285,9 +376,10 @@ def test_the_admin_login_is_throttled_too(client, staff, limit):
     assert response.status_code == 429
 
 
-def test_signed_in_users_keep_working_while_their_address_is_locked(owner_client, limit):
-    for number in range(limit):
-        attempt(Client(), f"guess{number}", address="127.0.0.1")
+def test_signed_in_users_keep_working_while_their_address_is_locked(
+    owner_client, limit, address_limit
+):
+    assert guess_from("127.0.0.1", address_limit, per_username=limit - 1)[-1] == 429
     assert owner_client.get(reverse("contacts:contact_list")).status_code == 200
 
 
