@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "contacts",
     "interactions",
     "segments",
+    "crm_site",  # its one table: request counts for throttles (crm_site/throttle.py)
 ]
 
 MIDDLEWARE = [
@@ -231,6 +232,14 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_HANDLER = "crm_site.auth_backends.LoginThrottleHandler"  # the two limits
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # refused logins do not count
 AXES_RESET_ON_SUCCESS = True
+
+# --- Password reset throttle (crm_site/throttle.py) -----------------------------------------
+# Reset requests per client address and per email address in a window, counted in the database
+# (every app server sees the same counts). Beyond either limit no mail goes out, and the answer
+# is the same as always.
+PASSWORD_RESET_ADDRESS_LIMIT = env.int("PASSWORD_RESET_ADDRESS_LIMIT", default=10)
+PASSWORD_RESET_ACCOUNT_LIMIT = env.int("PASSWORD_RESET_ACCOUNT_LIMIT", default=3)
+PASSWORD_RESET_WINDOW = timedelta(minutes=env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60))
 AXES_LOCKOUT_CALLABLE = "crm_site.auth_backends.lockout_response"  # the lockout page, 429
 AXES_CLIENT_IP_CALLABLE = "crm_site.auth_backends.client_ip"
 # Successful logins are not logged to a table (users have `last_login`); failures are counted.
