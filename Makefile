@@ -6,9 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MANAGE := $(BIN)/python manage.py
-export DJANGO_SETTINGS_MODULE := crm_site.settings
 
-.PHONY: run test db db-stop migrate demo lint format check audit clean
+.PHONY: run test db db-stop secret-key migrate demo messages lint format check audit clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -17,8 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
+# The local install's random SECRET_KEY in .data/secret_key, made once (production sets
+# SECRET_KEY instead; settings refuse to start with neither).
+secret-key: $(STAMP)
+	@$(BIN)/python -m crm_site.embedded_db secret-key
+
 # Start (or reuse) the embedded PostgreSQL unless DATABASE_URL points elsewhere.
-db: $(STAMP)
+db: secret-key
 ifeq ($(strip $(DATABASE_URL)),)
 	@$(BIN)/python -m crm_site.embedded_db start >/dev/null
 	@echo "Embedded PostgreSQL is running (data in .data/postgres; stop it with 'make db-stop')."
@@ -41,13 +45,15 @@ run: migrate
 	@echo "Serving on http://127.0.0.1:8000/ (Ctrl-C to stop)"
 	$(BIN)/gunicorn --config crm_site/gunicorn.conf.py crm_site.wsgi
 
+# As root on Debian/Ubuntu, first installs the system packages the tests need (Chromium, the
+# libraries of Playwright's driver, gettext) when they are missing; elsewhere says what is.
 test: db
-	@bash scripts/ensure-chromium
+	@bash scripts/ensure-system-packages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Dutch catalogue: gather the strings (needs GNU gettext), translate the new ones in
 # locale/nl/LC_MESSAGES/django.po, then run this again to compile django.mo (committed too).
-messages: $(STAMP)
+messages: secret-key
 	$(MANAGE) makemessages -l nl --no-location --ignore=.venv --ignore=staticfiles \
 		--ignore=bench --ignore=tests --ignore=scripts
 	$(MANAGE) compilemessages -l nl --ignore=.venv

@@ -234,7 +234,9 @@ class _Checker:
         self.validate_email = _EmailValidator()
 
     def check(self, raw: dict[str, str]) -> tuple[dict, str, list[str]]:
-        problems: list[str] = []
+        # PostgreSQL text cannot hold a NUL byte: refuse it here, with the row's line number,
+        # rather than as a failing COPY.
+        problems = [f"{name} contains a NUL byte" for name, text in raw.items() if "\0" in text]
         values: dict = {}
         kind = raw.get("type", "").strip().lower()
         if kind not in (COMPANY, PERSON):

@@ -7,16 +7,22 @@ place (``python -m crm_site.embedded_db start``), never as a side effect of impo
 settings. Starting it again reuses the running server (pgserver holds an inter-process lock
 and checks ``postmaster.pid``), so two ``make`` commands at once are safe.
 
+The same folder holds the local install's ``SECRET_KEY`` (``.data/secret_key``): random,
+created once by ``make`` (``secret-key`` below) and read by the settings when the environment
+sets no key, so ``make run`` needs no configuration and there is no published key to forge with.
+
 Usage::
 
-    python -m crm_site.embedded_db start   # start or reuse; print the URL
-    python -m crm_site.embedded_db stop    # stop it (data is kept)
-    python -m crm_site.embedded_db url     # print the URL of the running server
+    python -m crm_site.embedded_db start        # start or reuse; print the URL
+    python -m crm_site.embedded_db stop         # stop it (data is kept)
+    python -m crm_site.embedded_db url          # print the URL of the running server
+    python -m crm_site.embedded_db secret-key   # create .data/secret_key unless it exists
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import warnings
 from pathlib import Path
@@ -25,6 +31,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("CRM_DATA_DIR", BASE_DIR / ".data"))
 PGDATA = DATA_DIR / "postgres"
 URL_FILE = DATA_DIR / "database_url"
+# The local install's SECRET_KEY: random, written once by `make` (never by the settings).
+SECRET_KEY_FILE = DATA_DIR / "secret_key"
 DATABASE_NAME = "crm"
 
 
@@ -40,6 +48,34 @@ def read_url() -> str:
             "Start it with `make db` (or set DATABASE_URL to a server of your own)."
         )
     return URL_FILE.read_text().strip()
+
+
+def read_secret_key() -> str:
+    """The key `make` wrote for this local install, or "" when there is none."""
+    try:
+        return SECRET_KEY_FILE.read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def create_secret_key() -> bool:
+    """Write a random key to ``SECRET_KEY_FILE`` (readable by its owner only) unless one is
+    there. True when it wrote one."""
+    if read_secret_key():
+        return False
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = SECRET_KEY_FILE.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as stream:
+        stream.write(secrets.token_urlsafe(50) + "\n")
+    # Two makes at once: link (unlike rename) never replaces, so the first key stays.
+    try:
+        os.link(tmp, SECRET_KEY_FILE)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
+    return True
 
 
 def _server():
@@ -86,8 +122,13 @@ def main(argv: list[str]) -> int:
             print("embedded PostgreSQL stopped")
         elif command == "url":
             print(read_url())
+        elif command == "secret-key":
+            if create_secret_key():
+                print(f"Created a random SECRET_KEY for this install in {SECRET_KEY_FILE}.")
         else:
-            print(f"unknown command {command!r}; use start, stop or url", file=sys.stderr)
+            print(
+                f"unknown command {command!r}; use start, stop, url or secret-key", file=sys.stderr
+            )
             return 2
     except EmbeddedDatabaseNotRunning as exc:
         print(exc, file=sys.stderr)

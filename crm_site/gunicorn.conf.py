@@ -27,3 +27,12 @@ SHARED_MEMORY = "/dev/shm"  # noqa: S108
 if os.path.isdir(SHARED_MEMORY):
     worker_tmp_dir = SHARED_MEMORY
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(server):
+    """In the master, before any socket or worker: a refusal of the settings (no SECRET_KEY,
+    no database) stops gunicorn with its one-line reason."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_site.settings")
+    from crm_site.configuration import exit_unless_configured
+
+    exit_unless_configured("gunicorn")

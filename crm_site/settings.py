@@ -17,12 +17,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="")
+# Production sets SECRET_KEY (the same on every server). A local install (`make run`, `make
+# test`) uses the random key that `make` wrote once to .data/secret_key; settings only read it.
+# There is no built-in key: a published one would let anyone forge sessions and reset links.
+SECRET_KEY = env.str("SECRET_KEY", default="") or embedded_db.read_secret_key()
 if not SECRET_KEY:
-    if not DEBUG and env.bool("REQUIRE_SECRET_KEY", default=False):
-        raise ImproperlyConfigured("Set SECRET_KEY in the environment.")
-    # Development and tests only; production sets SECRET_KEY (check --deploy insists).
-    SECRET_KEY = "django-insecure-dev-only-" + "x" * 40
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: set it to a long random value (the same on every server), "
+        "or run `make db` to create a key for this local install in .data/secret_key."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -188,6 +191,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # HTTPS is a switch of its own, not tied to DEBUG: `make run` and the test client use plain http.
 HTTPS = env.bool("HTTPS", default=False)
 SECURE_SSL_REDIRECT = HTTPS
+# A load balancer's health probe comes over plain HTTP without X-Forwarded-Proto: /healthz
+# answers it (200 or 503) instead of redirecting; every other path is redirected to https.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000) if HTTPS else 0

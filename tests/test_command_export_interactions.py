@@ -6,8 +6,14 @@ import csv
 import datetime
 import io
 import itertools
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -17,6 +23,9 @@ from interactions import csv_export
 from interactions.csv_export import HEADER, Echo, entry_rows
 from interactions.models import InteractionLogEntry
 from tests import factories
+from tests.database import subprocess_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +127,106 @@ def test_a_failed_export_leaves_the_previous_file_untouched(entries, tmp_path, m
 def test_bad_input_is_a_clear_error(args, message):
     with pytest.raises(CommandError, match=message):
         run(*args)
+
+
+def special_file(kind: str, tmp_path: Path) -> Path:
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "pipe")
+        return tmp_path / "pipe"
+    link = tmp_path / "link.csv"
+    if kind == "symlink to a fifo":
+        os.mkfifo(tmp_path / "pipe")
+        link.symlink_to(tmp_path / "pipe")
+    else:
+        # Through a link: were the refusal broken, the rename would replace the link, never
+        # the machine's /dev/null (the command once did that, as root).
+        link.symlink_to("/dev/null")
+    return link
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [
+        ("fifo", "a named pipe (FIFO)"),
+        ("symlink to a fifo", "a named pipe (FIFO)"),
+        ("symlink to /dev/null", "a device"),
+    ],
+)
+def test_an_output_that_is_not_a_regular_file_is_refused_and_nothing_is_written(
+    entries, tmp_path, kind, what
+):
+    target = special_file(kind, tmp_path)
+    before = set(tmp_path.iterdir())
+
+    with pytest.raises(CommandError) as refused:
+        run("-o", str(target))
+
+    assert str(refused.value) == (
+        f"Cannot write {target}: it is {what}, not a regular file. "
+        "Leave out -o to write to standard output."
+    )
+    assert set(tmp_path.iterdir()) == before
+    assert not target.is_file()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_export_interrupted_by_a_signal_removes_its_temporary_file(tmp_path, signum):
+    """A real `manage.py export_interactions -o` process gets the signal while it waits for
+    its rows (this test holds a lock on the table): it stops, removes its temporary file and
+    leaves the previous export as it was."""
+    target = tmp_path / "entries.csv"
+    target.write_text("previous export\n")
+    table = connection.ops.quote_name(InteractionLogEntry._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")  # until the test ends
+    export = subprocess.Popen(
+        [sys.executable, "manage.py", "export_interactions", "-o", str(target)],
+        cwd=BASE_DIR,
+        env={
+            **os.environ,
+            "DATABASE_URL": subprocess_database_url(),
+            "DB_APPLICATION_NAME": "crm-interrupted-export",
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as at a terminal, even when this test run itself ignores SIGINT (a background job).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        wait_until_waiting_for_a_lock(export, "crm-interrupted-export")
+        temporary = [p for p in tmp_path.iterdir() if p != target]
+        assert [p.name.startswith(".entries.csv.") for p in temporary] == [True]
+
+        export.send_signal(signum)
+        out, err = export.communicate(timeout=60)
+    finally:
+        export.kill()
+
+    name = signal.Signals(signum).name
+    assert export.returncode == 128 + signum, err
+    assert err == f"CommandError: Interrupted by {name}; {target} was not written.\n"
+    assert out == ""
+    assert list(tmp_path.iterdir()) == [target]
+    assert target.read_text() == "previous export\n"
+
+
+def wait_until_waiting_for_a_lock(process: subprocess.Popen, application_name: str) -> None:
+    for _ in range(1200):  # a guard against hanging, not a timing assertion
+        if process.poll() is not None:
+            pytest.fail(f"the export ended early: {process.communicate()}")
+        with connection.cursor() as cursor:
+            # Within a transaction pg_stat_activity is a snapshot taken once; drop it each time.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT 1 FROM pg_stat_activity "
+                "WHERE application_name = %s AND wait_event_type = 'Lock'",
+                [application_name],
+            )
+            if cursor.fetchone():
+                return
+        time.sleep(0.05)
+    pytest.fail("the export never started waiting for the table")
 
 
 @pytest.mark.django_db(transaction=True)

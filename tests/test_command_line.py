@@ -90,6 +90,23 @@ def test_a_missing_import_file_exits_with_status_1_and_a_clear_message(tmp_path)
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_an_import_with_a_bad_row_exits_with_status_1_naming_the_line(tmp_path, dry_run):
+    """A NUL byte (which PostgreSQL cannot store) is the row's error like any other: no
+    traceback; and a dry run's status says whether the file is clean, for a script to use."""
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(b"type,number,name\ncompany,C1,Fine\ncompany,C2,Nul\0Ltd\n")
+
+    result = manage("import_contacts", str(path), *dry_run)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == "line 3: name contains a NUL byte"
+    assert result.stderr.splitlines()[1].startswith("CommandError: ")
+    assert len(result.stderr.splitlines()) == 2  # no traceback
+    assert result.stdout == ""
+
+
+@pytest.mark.django_db(transaction=True)
 def test_under_cron_there_is_no_progress_bar_only_the_summary_line(tmp_path):
     target = tmp_path / "entries.csv"
 

@@ -81,7 +81,11 @@ def test_catalogue_has_every_string_of_the_code_and_templates(tmp_path):
     subprocess.run(
         [sys.executable, "manage.py", "makemessages", "-l", "nl", "--no-location"],
         cwd=tmp_path,
-        env={**os.environ, "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres:///x")},
+        env={
+            **os.environ,
+            "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres:///x"),
+            "DJANGO_SETTINGS_MODULE": "crm_site.settings",  # the copy has no tests/settings.py
+        },
         check=True,
         capture_output=True,
     )

@@ -160,13 +160,43 @@ def test_dry_run_reports_and_imports_nothing(series, write):
 
     out, _err = run(good, "--dry-run")
     assert out.strip() == "Dry run: 2 rows, 0 invalid; would import 2 companies and 0 persons."
-    out, err = run(bad, "--dry-run")
-    assert out.strip() == (
-        "Dry run: 2 rows, 1 invalid; would import nothing (fix them or use --skip-invalid)."
+    message, err = fails(bad, "--dry-run")
+    assert message == (
+        "Dry run: 2 rows, 1 invalid (listed above); would import nothing. "
+        "Fix them, or use --skip-invalid to import the other rows."
     )
     assert err.strip() == "line 3: type must be company or person, not 'thing'"
+    message, _err = fails(bad, "--dry-run", "--skip-invalid")
+    assert message.startswith(
+        "Dry run: 2 rows, 1 invalid (listed above); would import 1 companies and 0 persons."
+    )
     assert not Contact.objects.exists()
     assert NumberSeries.objects.get(pk=series.pk).last_number == 0
+
+
+def test_a_nul_byte_in_any_field_is_an_error_of_its_row(series, write):
+    path = write(
+        "type,number,name,city,company\n"
+        "company,C1,Fine Ltd,Delft,\n"
+        "company,C2,Nul\0Ltd,,\n"  # line 3
+        "person,P1,Anna,Ut\0recht,C1\n"  # line 4
+        "person,P2,Bert,,C\0\n"  # line 5: the company reference too
+        'company,C3,"Two\nlines\0",,\n'  # line 6 (spans 6-7)
+    )
+
+    message, err = fails(path)
+
+    assert message.startswith("4 of 5 rows are invalid (listed above); nothing imported.")
+    assert err.splitlines() == [
+        "line 3: name contains a NUL byte",
+        "line 4: city contains a NUL byte",
+        "line 5: company contains a NUL byte",
+        "line 6: name contains a NUL byte",
+    ]
+    assert not Contact.objects.exists()
+    out, _err = run(path, "--skip-invalid")
+    assert out.strip().startswith("Imported 1 companies and 0 persons")
+    assert list(Contact.objects.values_list("number", flat=True)) == ["C1"]
 
 
 def test_duplicate_numbers_and_ambiguous_company_names_are_errors(series, write):

@@ -154,6 +154,113 @@ def test_log_format_json_switches_the_django_logs_to_json():
     assert entry["level"] == "WARNING"
 
 
+# --- refusing unsafe settings -------------------------------------------------------------------
+
+
+def without_a_key(tmp_path, **env) -> dict:
+    """A production environment with no SECRET_KEY and no local install's key file."""
+    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    # Settings read the URL without connecting; nothing here reaches a database.
+    return {
+        **base,
+        "DJANGO_SETTINGS_MODULE": "crm_site.settings",  # not the test run's tests.settings
+        "CRM_DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": "postgres://crm@127.0.0.1:5432/crm",
+        **env,
+    }
+
+
+@pytest.mark.parametrize("debug", [{}, {"DEBUG": "false"}])
+def test_manage_py_refuses_to_start_without_a_secret_key_in_one_line(tmp_path, debug):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR,
+        env=without_a_key(tmp_path, **debug),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "manage.py: cannot start: SECRET_KEY is not set: set it to a long random value (the "
+        "same on every server), or run `make db` to create a key for this local install in "
+        ".data/secret_key.\n"
+    )
+
+
+def test_gunicorn_refuses_to_start_without_a_secret_key_before_forking_workers(tmp_path):
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--config",
+            "crm_site/gunicorn.conf.py",
+            "crm_site.wsgi",
+        ],
+        cwd=BASE_DIR,
+        env=without_a_key(tmp_path, GUNICORN_BIND="127.0.0.1:0", WEB_CONCURRENCY="1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith(
+        "gunicorn: cannot start: SECRET_KEY is not set"
+    )
+    assert "Traceback" not in result.stderr
+    assert "Booting worker" not in result.stderr
+
+
+def settings_secret_key(env: dict) -> str:
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; print(s.SECRET_KEY)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_make_creates_a_random_private_key_once_for_the_local_install(tmp_path):
+    def secret_key_command(data: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "crm_site.embedded_db", "secret-key"],
+            cwd=BASE_DIR,
+            env=without_a_key(tmp_path, CRM_DATA_DIR=str(tmp_path / data)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+
+    key_file = tmp_path / "data" / "secret_key"
+    assert (
+        secret_key_command("data")
+        == f"Created a random SECRET_KEY for this install in {key_file}.\n"
+    )
+    key = key_file.read_text().strip()
+    assert secret_key_command("data") == ""  # made once: the next `make` keeps it
+    secret_key_command("other")
+
+    assert key_file.read_text().strip() == key
+    assert len(key) >= 50
+    assert key != (tmp_path / "other" / "secret_key").read_text().strip()
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert settings_secret_key(without_a_key(tmp_path)) == key
+    # The environment's SECRET_KEY (production's) wins over the file.
+    chosen = "a-production-key-from-the-environment-0123456789-abcdefghijklmnop"
+    assert settings_secret_key(without_a_key(tmp_path, SECRET_KEY=chosen)) == chosen
+
+
 # --- static files ---------------------------------------------------------------------------------
 
 

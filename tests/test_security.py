@@ -183,6 +183,38 @@ def test_with_https_on_plain_http_is_redirected_and_https_answers_carry_hsts(set
     assert secure.cookies[django_settings.CSRF_COOKIE_NAME]["secure"]
 
 
+def test_with_https_healthz_answers_plain_http_and_every_other_path_is_redirected():
+    """A load balancer probes /healthz over plain HTTP without X-Forwarded-Proto; a
+    production process (HTTPS and BEHIND_PROXY from its environment) answers it."""
+    code = (
+        "import json, django; django.setup(); from django.test import Client; "
+        "client = Client(headers={'host': 'crm.example.com'}); "
+        "answers = {p: client.get(p) for p in ('/healthz', '/healthz/', '/accounts/login/', "
+        "'/contacts/', '/admin/')}; "
+        "print(json.dumps({p: [r.status_code, r.get('Location'), r.content.decode()] "
+        "for p, r in answers.items()}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=production_environment(
+            DJANGO_SETTINGS_MODULE="crm_site.settings",
+            HTTPS="true",
+            BEHIND_PROXY="true",
+            ALLOWED_HOSTS="crm.example.com",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    answers = json.loads(result.stdout)
+
+    assert answers.pop("/healthz") == [200, None, '{"database": "ok"}']
+    for path, (status, location, _body) in answers.items():
+        assert (status, location) == (301, f"https://crm.example.com{path}")
+
+
 def test_check_deploy_is_clean_with_production_settings():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

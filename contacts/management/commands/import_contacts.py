@@ -23,7 +23,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", metavar="FILE.csv", help="the CSV file to import")
         parser.add_argument(
-            "--dry-run", action="store_true", help="check every row and report; import nothing"
+            "--dry-run",
+            action="store_true",
+            help="check every row and report; import nothing (exit status 1 if any row is bad)",
         )
         parser.add_argument(
             "--skip-invalid",
@@ -44,13 +46,15 @@ class Command(BaseCommand):
         bad = len(result.errors)
         counts = f"{result.companies} companies and {result.persons} persons"
         if dry_run:
-            verdict = (
-                "would import nothing (fix them or use --skip-invalid)"
-                if bad and not skip_invalid
-                else f"would import {counts}"
+            if not bad:
+                self.stdout.write(f"Dry run: {result.rows} rows, 0 invalid; would import {counts}.")
+                return
+            # Exit status 1 whenever a row is invalid, so that a script can rely on it.
+            verdict = f"would import {counts}" if skip_invalid else "would import nothing"
+            raise CommandError(
+                f"Dry run: {result.rows} rows, {bad} invalid (listed above); {verdict}. "
+                "Fix them, or use --skip-invalid to import the other rows."
             )
-            self.stdout.write(f"Dry run: {result.rows} rows, {bad} invalid; {verdict}.")
-            return
         if not result.imported:
             raise CommandError(
                 f"{bad} of {result.rows} rows are invalid (listed above); nothing imported. "

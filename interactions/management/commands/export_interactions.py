@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
+import stat
 import sys
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -60,26 +64,36 @@ class Command(BaseCommand):
         target = Path(output)
         if not target.parent.is_dir():
             raise CommandError(f"Cannot write {output}: folder {target.parent} does not exist.")
-        if target.is_dir():
-            raise CommandError(f"Cannot write {output}: it is a folder.")
-        try:
-            handle, temporary = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        if target.exists() and not target.is_file():  # both follow a symlink
+            # Renaming over a pipe or a device would replace it, not write to it.
+            raise CommandError(
+                f"Cannot write {output}: it is {_kind(target)}, not a regular file. "
+                "Leave out -o to write to standard output."
             )
-        except OSError as exc:
-            raise CommandError(f"Cannot write {output}: {exc.strerror}.") from exc
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                count = self._export(entries, stream)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private (0600)
-            os.replace(temporary, target)
-        except BaseException as exc:
-            Path(temporary).unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise CommandError(f"Cannot write {output}: {exc}") from exc
-            raise
+        with _signals_interrupt():
+            try:
+                handle, temporary = tempfile.mkstemp(
+                    prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+                )
+            except OSError as exc:
+                raise CommandError(f"Cannot write {output}: {exc.strerror}.") from exc
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                    count = self._export(entries, stream)
+                    stream.flush()
+                    os.fsync(stream.fileno())
+                os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private (0600)
+                os.replace(temporary, target)
+            except BaseException as exc:
+                Path(temporary).unlink(missing_ok=True)
+                if isinstance(exc, OSError):
+                    raise CommandError(f"Cannot write {output}: {exc}") from exc
+                if isinstance(exc, _Interrupted):
+                    raise CommandError(
+                        f"Interrupted by {exc.name}; {output} was not written.",
+                        returncode=128 + exc.signum,
+                    ) from None
+                raise
         self.stdout.write(f"Exported {count} log entries{scope} to {output}.")
 
     def _export(self, entries, stream) -> int:
@@ -100,6 +114,52 @@ class Command(BaseCommand):
                         bar.update(CHUNK_SIZE)
             bar.update(count % CHUNK_SIZE)
         return count
+
+
+class _Interrupted(KeyboardInterrupt):
+    """A termination signal, raised where the export is (a KeyboardInterrupt, so psycopg
+    cancels a running query before the transaction rolls back)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
+@contextmanager
+def _signals_interrupt():
+    """While writing the temporary file, SIGTERM, SIGINT and SIGHUP raise _Interrupted, so
+    it is removed (their default would end the process and leave it behind). A signal the
+    process ignores (nohup) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers
+        return
+
+    def interrupt(signum, frame):
+        raise _Interrupted(signum)
+
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _kind(path: Path) -> str:
+    mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
 
 
 def _umask() -> int:
