@@ -73,6 +73,18 @@ def lock_or_gone(queryset: QuerySet[M], *, gone: str, **lookup) -> M:
         raise RecordGone(gone) from missing
 
 
+def lock_unless_new(record: Model) -> None:
+    """Lock an existing ``record``'s row before saving it again: saving a row another request
+    deleted meanwhile would quietly insert it again. `RecordGone` then."""
+    if record._state.adding:
+        return
+    lock_or_gone(
+        type(record)._default_manager.select_for_update(),
+        pk=record.pk,
+        gone=_("%(record)s was deleted meanwhile; nothing was saved.") % {"record": record},
+    )
+
+
 def _next_contact_number() -> str:
     series = MarketingSetup.load().contact_nos
     if series is None:
@@ -102,6 +114,7 @@ def _next_contact_number() -> str:
 def _save_contact(*, user: UserLike, contact: Contact) -> Contact:
     try:
         with transaction.atomic(durable=True):
+            lock_unless_new(contact)
             if not contact.number:
                 contact.number = _next_contact_number()
             # clean() derives a person's name from first name and surname; run it before the
@@ -145,6 +158,7 @@ def contact_delete(*, user: UserLike, contact: Contact) -> None:
 def _save_salesperson(*, user: UserLike, salesperson: Salesperson) -> Salesperson:
     try:
         with transaction.atomic(durable=True):
+            lock_unless_new(salesperson)
             salesperson.full_clean()
             salesperson.stamp(user)
             salesperson.save()
@@ -210,6 +224,7 @@ def save_tracked(*, user: UserLike, record: Tracked, conflict: str) -> Tracked:
     """
     try:
         with transaction.atomic(durable=True):
+            lock_unless_new(record)
             record.full_clean()
             record.stamp(user)
             record.save()
@@ -297,8 +312,11 @@ def number_series_update(
     """
     try:
         with transaction.atomic(durable=True):
-            used = NumberSeries.objects.select_for_update().values_list("last_number", flat=True)
-            last_used = used.get(pk=series.pk)
+            last_used = lock_or_gone(
+                NumberSeries.objects.select_for_update(),
+                pk=series.pk,
+                gone=_("%(record)s was deleted meanwhile; nothing was saved.") % {"record": series},
+            ).last_number
             if data.get("last_number", last_used) < last_used:
                 raise ValidationError(
                     {

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact, CorrespondenceType, MarketingSetup, Salesperson
+from contacts.services import lock_or_gone
 from interactions.models import (
     DraftStatus,
     InteractionDraft,
@@ -114,10 +115,12 @@ class SegmentLogProblems(Exception):
 def _lock_for_change(segment: Segment | int, user) -> Segment:
     """The segment's row, locked until commit; refuse logged segments and other people's."""
     pk = segment.pk if isinstance(segment, Segment) else segment
-    locked = (
-        Segment.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("salesperson", "template")
-        .get(pk=pk)
+    locked = lock_or_gone(
+        Segment.objects.select_for_update(no_key=True, of=("self",)).select_related(
+            "salesperson", "template"
+        ),
+        pk=pk,
+        gone=_("This segment was deleted meanwhile."),
     )
     if locked.status == SegmentStatus.LOGGED:
         raise SegmentAlreadyLogged(LoggedSegment.objects.get(segment=locked))
@@ -533,6 +536,15 @@ def template_defaults_for_line(
     }
 
 
+def _lock_line(line: SegmentLine, segment: Segment) -> SegmentLine:
+    return lock_or_gone(
+        SegmentLine.objects.select_for_update(of=("self",)).select_related("contact"),
+        pk=line.pk,
+        segment=segment,
+        gone=_("The line for this contact was removed from the segment meanwhile."),
+    )
+
+
 def segment_line_personalise(
     *, line: SegmentLine, user, data: dict[str, Any], changed: Iterable[str]
 ) -> SegmentLine:
@@ -544,11 +556,7 @@ def segment_line_personalise(
     changed = [name for name in changed if name in LINE_FIELDS]
     with transaction.atomic(durable=True):
         segment = _lock_for_change(line.segment_id, user)
-        locked = (
-            SegmentLine.objects.select_for_update(of=("self",))
-            .select_related("contact")
-            .get(pk=line.pk, segment=segment)
-        )
+        locked = _lock_line(line, segment)
         if not changed:
             return locked
         if "template" in changed and data["template"] is not None:
@@ -570,7 +578,7 @@ def segment_line_reset(*, line: SegmentLine, user) -> None:
     """`Reset to segment`: the line follows its header again."""
     with transaction.atomic(durable=True):
         segment = _lock_for_change(line.segment_id, user)
-        _apply_header(segment, user=user, line=line)
+        _apply_header(segment, user=user, line=_lock_line(line, segment))
 
 
 # --- Logging -----------------------------------------------------------------------------------
@@ -888,7 +896,15 @@ def logged_segment_switch_canceled(*, logged: LoggedSegment, user) -> int:
     if not user.has_perm("segments.cancel_loggedsegment"):
         raise PermissionDenied
     with transaction.atomic(durable=True):
-        locked = LoggedSegment.objects.select_for_update().get(pk=logged.pk)
+        locked = lock_or_gone(
+            LoggedSegment.objects.select_for_update(),
+            pk=logged.pk,
+            gone=_(
+                "Logged segment %(logged)s was deleted meanwhile (Delete Canceled Segments); "
+                "nothing was switched."
+            )
+            % {"logged": logged.pk},
+        )
         locked.canceled = not locked.canceled
         locked.updated_by = user
         locked.save(update_fields=["canceled", "updated_by", "updated_at"])

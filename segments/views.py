@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from contacts.models import CorrespondenceType, MarketingSetup
+from contacts.services import RecordGone
 from contacts.views import link_prefix
 from interactions.models import InteractionLogEntry
 from interactions.services import draft_start
@@ -61,7 +62,9 @@ def _posted(request: HttpRequest):
 
 def segment_change_view(view):
     """Fetch the segment, refuse it unless the user may change it, and turn "logged meanwhile"
-    (before or inside the service) into a message on the logged segment's page."""
+    (before or inside the service) into a message on the logged segment's page, and "deleted
+    meanwhile" (`RecordGone`, the segment or one of its lines) into a message on the segment's
+    page, or on the list when the segment itself is gone."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, pk: int, *args, **kwargs) -> HttpResponse:
@@ -75,6 +78,11 @@ def segment_change_view(view):
         except services.SegmentAlreadyLogged as logged:
             messages.info(request, logged.message)
             return redirect(logged.logged)
+        except RecordGone as gone:
+            messages.error(request, gone.message)
+            if Segment.objects.filter(pk=segment.pk).exists():
+                return redirect(segment)
+            return redirect("segments:segment_list")
 
     return wrapper
 
@@ -456,7 +464,11 @@ def logged_segment_switch_canceled(request: HttpRequest, pk: int) -> HttpRespons
     """`Switch Check Mark in Canceled`: the confirmation says how many entries change."""
     logged = selectors.get_logged_segment_for_user(request, pk)
     if request.method == "POST":
-        changed = services.logged_segment_switch_canceled(logged=logged, user=request.user)
+        try:
+            changed = services.logged_segment_switch_canceled(logged=logged, user=request.user)
+        except RecordGone as gone:
+            messages.error(request, gone.message)
+            return redirect("segments:logged_segment_list")
         if logged.canceled:
             text = _("Logged segment %(logged)s canceled with %(count)s interactions.")
         else:

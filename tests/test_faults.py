@@ -1,9 +1,10 @@
 """Concurrency and faults on real connections (spec section 6, issue 7).
 
 The number series, Finish, Log, delivery and delete-canceled already race each other in their
-own test modules; here: cancel racing cancel, a failure in the middle of every multi-row write
-of the cancel and delete paths, reconnecting after the database dropped the app's connection,
-and `/healthz` when the database is gone.
+own test modules; here: cancel racing cancel, acting on a row another request deleted
+meanwhile, a failure in the middle of every multi-row write of the cancel and delete paths,
+reconnecting after the database dropped the app's connection, and `/healthz` when the database
+is gone.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.test import Client
+from django.urls import reverse
 
+from contacts import services as contact_services
+from contacts.services import RecordGone
 from interactions import services as interaction_services
 from interactions.models import InteractionComment, InteractionDraft, InteractionLogEntry
 from segments import services as segment_services
+from segments import views as segment_views
 from segments.models import LoggedSegment, Segment
 from tests import factories
 
@@ -128,7 +133,7 @@ def test_switching_a_logged_segment_while_it_is_being_deleted_loses_no_entry():
     )
 
     # The switch either ran first (segment un-canceled, so not deleted) or found it gone.
-    assert all(isinstance(error, LoggedSegment.DoesNotExist) for error in errors), errors
+    assert all(isinstance(error, RecordGone) for error in errors), errors
     assert InteractionLogEntry.objects.filter(pk__in=ids).count() == 20
     remaining = LoggedSegment.objects.filter(pk=logged.pk).first()
     entries = InteractionLogEntry.objects.filter(pk__in=ids)
@@ -249,6 +254,202 @@ def test_a_fault_while_deleting_a_segment_keeps_its_lines_drafts_and_files(monke
     assert segment.lines.count() == 3
     assert InteractionDraft.objects.filter(pk=draft.pk).exists()
     assert default_storage.exists(name)
+
+
+# --- acting on a row another request deleted meanwhile --------------------------------------------
+# A view reads a row, then its service acts on it; between the two another request may delete
+# it. Every such service re-reads the row under a lock (contacts.services.lock_or_gone) and
+# turns "gone" into RecordGone, which the page shows as a message: never a 500, never a deleted
+# row saved back into existence.
+
+
+def wait_until_a_connection_waits_for_a_lock(thread: threading.Thread) -> None:
+    """Until another connection queues behind a lock this one holds (or ``thread`` ended)."""
+    for _attempt in range(3000):  # bounded: 30 s
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0] or not thread.is_alive():
+                return
+        threading.Event().wait(0.01)
+    raise AssertionError("the request never waited for the lock")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_switching_a_logged_segment_that_delete_canceled_segments_removes_meanwhile_says_so():
+    """The issue's race, on two connections: Switch Canceled read the logged segment, then
+    Delete Canceled Segments (holding the row) deleted it; the switch got
+    LoggedSegment.DoesNotExist, a 500. Now it is a message on the list."""
+    manager = factories.ManagerUserFactory(username="switcher")
+    logged = factories.LoggedSegmentFactory(canceled=True)
+    ids = [
+        e.pk
+        for e in factories.LogEntryFactory.create_batch(5, logged_segment=logged, canceled=True)
+    ]
+    switcher = Client()
+    switcher.force_login(manager)
+    url = reverse("segments:logged_segment_switch_canceled", args=[logged.pk])
+    outcome: dict = {}
+
+    def switch():
+        try:
+            outcome["response"] = switcher.post(url, follow=True)
+        except BaseException as exc:  # a 500: the test client re-raises it
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=switch)
+    # This connection is Delete Canceled Segments: it holds the row while the switch arrives.
+    with transaction.atomic():
+        LoggedSegment.objects.select_for_update().get(pk=logged.pk)
+        thread.start()
+        wait_until_a_connection_waits_for_a_lock(thread)
+        InteractionLogEntry.objects.filter(logged_segment=logged).update(logged_segment=None)
+        LoggedSegment.objects.filter(pk=logged.pk).delete()
+        Segment.objects.filter(pk=logged.segment_id).delete()
+    thread.join(30)
+
+    assert "error" not in outcome, outcome.get("error")
+    response = outcome["response"]
+    assert response.redirect_chain[-1][0] == reverse("segments:logged_segment_list")
+    assert f"Logged segment {logged.pk} was deleted meanwhile" in response.content.decode()
+    entries = InteractionLogEntry.objects.filter(pk__in=ids)
+    assert set(entries.values_list("canceled", "logged_segment")) == {(True, None)}
+
+
+def deleted_meanwhile(instance) -> None:
+    """Another request deletes the row after this one read it into ``instance``."""
+    type(instance).objects.filter(pk=instance.pk).delete()
+
+
+def test_editing_a_comment_deleted_meanwhile_does_not_bring_it_back(owner):
+    comment = factories.CommentFactory(created_by=owner)
+    deleted_meanwhile(comment)
+
+    with pytest.raises(RecordGone):
+        interaction_services.comment_update(
+            user=owner, comment=comment, date=comment.date, text="edited"
+        )
+    with pytest.raises(RecordGone):
+        interaction_services.comment_delete(user=owner, comment=comment)
+    assert not InteractionComment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commenting_on_an_entry_deleted_meanwhile_is_refused_cleanly():
+    user = factories.SalespersonUserFactory(username="commenter")
+    entry = factories.LogEntryFactory(canceled=True)
+    deleted_meanwhile(entry)
+
+    with pytest.raises(RecordGone):
+        interaction_services.comment_create(
+            user=user, entry=entry, date=entry.date, text="too late"
+        )
+    assert not InteractionComment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("factory", "update"),
+    [
+        (
+            factories.TemplateFactory,
+            lambda u, r: interaction_services.template_update(
+                user=u, template=r, data={"description": "changed"}
+            ),
+        ),
+        (
+            factories.GroupFactory,
+            lambda u, r: interaction_services.group_update(
+                user=u, group=r, data={"description": "changed"}
+            ),
+        ),
+        (
+            factories.CampaignFactory,
+            lambda u, r: contact_services.campaign_update(
+                user=u, campaign=r, data={"description": "changed"}
+            ),
+        ),
+        (
+            factories.OpportunityFactory,
+            lambda u, r: contact_services.opportunity_update(
+                user=u, opportunity=r, data={"description": "changed"}
+            ),
+        ),
+        (
+            factories.NumberSeriesFactory,
+            lambda u, r: contact_services.number_series_update(
+                user=u, series=r, data={"description": "changed"}
+            ),
+        ),
+        (
+            factories.SalespersonFactory,
+            lambda u, r: contact_services.salesperson_update(
+                user=u, salesperson=r, data={"name": "changed"}
+            ),
+        ),
+        (
+            factories.PersonFactory,
+            lambda u, r: contact_services.contact_update(
+                user=u, contact=r, data={"job_title": "changed"}
+            ),
+        ),
+    ],
+    ids=["template", "group", "campaign", "opportunity", "number series", "salesperson", "contact"],
+)
+def test_saving_a_record_deleted_meanwhile_is_refused_not_saved_back(manager, factory, update):
+    record = factory()
+    deleted_meanwhile(record)
+
+    with pytest.raises(RecordGone):
+        update(manager, record)
+    assert not type(record).objects.filter(pk=record.pk).exists()
+
+
+def test_changing_a_segment_line_removed_meanwhile_is_refused(owner):
+    segment = factories.SegmentFactory(salesperson=owner.salesperson, created_by=owner)
+    line = factories.SegmentLineFactory(segment=segment)
+    deleted_meanwhile(line)
+
+    with pytest.raises(RecordGone):
+        segment_services.segment_line_personalise(
+            line=line, user=owner, data={"unit_cost": 1}, changed=["unit_cost"]
+        )
+    with pytest.raises(RecordGone):
+        segment_services.segment_line_reset(line=line, user=owner)
+    assert not segment.lines.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "post"),
+    [
+        (
+            "segments:segment_edit",
+            {"description": "x", "date": "2026-01-05", "unit_cost": "0", "unit_duration": "0"},
+        ),
+        ("segments:segment_delete", {}),
+        ("segments:lines_remove", {"line": ["1"]}),
+        ("segments:segment_log", {}),
+    ],
+)
+def test_changing_a_segment_deleted_meanwhile_is_a_message(
+    owner_client, owner, monkeypatch, name, post
+):
+    segment = factories.SegmentFactory(salesperson=owner.salesperson, created_by=owner)
+    factories.SegmentLineFactory(segment=segment)
+    read = segment_views.selectors.get_segment_for_user
+
+    def read_then_deleted(request, pk):  # the page read it; then another request deleted it
+        found = read(request, pk)
+        deleted_meanwhile(found)
+        return found
+
+    monkeypatch.setattr(segment_views.selectors, "get_segment_for_user", read_then_deleted)
+
+    response = owner_client.post(reverse(name, args=[segment.pk]), post, follow=True)
+
+    # A form shows it above its fields (what was typed is kept); other pages on the list.
+    assert response.status_code == 200
+    assert "This segment was deleted meanwhile." in response.content.decode()
 
 
 # --- the database going away ----------------------------------------------------------------------
