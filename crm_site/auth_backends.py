@@ -137,7 +137,7 @@ def lockout_response(
     tells a guesser nothing about it.
     """
     until = locked_until(request, credentials)
-    if until is None:  # the failure that reached the limit is the newest: a full cool-off
+    if until is None:  # lifted between the refusal and this page (staff): say the longest
         until = timezone.now() + settings.AXES_COOLOFF_TIME
     seconds = (until - timezone.now()).total_seconds()
     context = {"minutes": max(1, math.ceil(seconds / 60))}
