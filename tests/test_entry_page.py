@@ -223,18 +223,24 @@ def test_interaction_templates_have_no_inline_scripts_or_styles():
         assert "|safe" not in text, template
 
 
+@pytest.mark.parametrize("persona", ["manager", "owner"])
 @pytest.mark.parametrize("rows", [3, 30])
 def test_entry_page_query_count_does_not_grow_with_comments(
-    manager_client, django_assert_num_queries, rows
+    client, request, django_assert_num_queries, persona, rows
 ):
+    user = request.getfixturevalue(persona)
+    client.force_login(user)
     entry = factories.LogEntryFactory(
         attachment="entries/x.pdf", delivery_status=DeliveryStatus.ERROR
     )
     factories.CommentFactory.create_batch(
         rows, entry=entry, created_by=factories.UserFactory(), updated_by=factories.UserFactory()
     )
+    factories.CommentFactory(entry=entry, created_by=user)
     # session, user (with its permissions), the entry with its related rows (two queries),
-    # comments with their authors
+    # comments with their authors; whether each comment may be edited costs no query
     with django_assert_num_queries(5):
-        response = manager_client.get(page_url(entry))
+        response = client.get(page_url(entry))
     assert response.status_code == 200
+    editable = [comment.editable for comment in response.context["comments"]]
+    assert editable == ([True] * (rows + 1) if persona == "manager" else [False] * rows + [True])
