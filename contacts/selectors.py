@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.db import models
 from django.db.models import ForeignObjectRel
 from django.db.models.functions import Upper
@@ -67,6 +69,36 @@ def contact_search(
     if salesperson_id is not None:
         contacts = contacts.filter(salesperson_id=salesperson_id)
     return contacts
+
+
+@dataclass(frozen=True)
+class ContactLookup:
+    """What a typed number or name found: ``contact`` when it means one contact; otherwise the
+    first ``matches`` (none, or several to choose from) and whether ``more`` matched besides."""
+
+    contact: Contact | None
+    matches: list[Contact] = field(default_factory=list)
+    more: bool = False
+
+
+def contact_lookup(text: str, *, limit: int = 10) -> ContactLookup:
+    """The contact a user means by ``text``: the one with that number (any case), else what the
+    contact search finds for it, taken when it is a single contact.
+
+    Both are index scans (the number's unique index; the search's prefix indexes and a top-N
+    sort of ``limit + 1`` rows), so a name stays fast at 100,000 contacts.
+    """
+    text = text.strip()
+    if not text:
+        return ContactLookup(None)
+    contacts = Contact.objects.select_related("company", "salesperson")
+    by_number = contacts.filter(number__iexact=text).first()
+    if by_number is not None:
+        return ContactLookup(by_number, [by_number])
+    found = list(contact_search(text=text)[: limit + 1])
+    if len(found) == 1:
+        return ContactLookup(found[0], found)
+    return ContactLookup(None, found[:limit], more=len(found) > limit)
 
 
 def contact_usage(contact: Contact) -> list[str]:

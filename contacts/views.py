@@ -197,7 +197,10 @@ CONTACT_ROW = (
 )
 COMPANY_CELL = '<a href="{link}{pk}/">{name}</a>'
 EMAIL_CELL = '<a href="mailto:{email}">{email}</a>'
-CREATE_CELL = '<a class="button button-small" href="{link}?contact={pk}">{label}</a>'
+CREATE_CELL = (
+    '<button type="submit" form="create-interaction" name="contact" value="{pk}"'
+    ' class="button button-small">{label}</button>'
+)
 BADGE = ' <span class="badge {css}">{label}</span>'
 
 
@@ -226,7 +229,6 @@ def _contact_rows(contacts: list) -> list[str]:
     ``contacts`` are rows of `CONTACT_LIST_COLUMNS`; the columns are the template's <thead>.
     """
     link = escape(link_prefix("contacts:contact_detail"))
-    wizard = escape(reverse("interactions:wizard_start"))
     types = {value: escape(str(label)) for value, label in ContactType.choices}
     privacy = BADGE.format(css="badge-danger", label=escape(_("Privacy Blocked")))
     excluded = BADGE.format(css="badge-warn", label=escape(_("Excluded from segments")))
@@ -241,7 +243,7 @@ def _contact_rows(contacts: list) -> list[str]:
         if row.email:
             email = EMAIL_CELL.format(email=escape(row.email))
         if not row.privacy_blocked:
-            create = CREATE_CELL.format(link=wizard, pk=row.pk, label=create_label)
+            create = CREATE_CELL.format(pk=row.pk, label=create_label)
         html = CONTACT_ROW.format(
             link=link,
             pk=row.pk,

@@ -237,7 +237,7 @@ def build_message(entry: InteractionLogEntry, *, backend, attachments=None) -> E
     )
     if entry.attachment:
         cache = attachments if attachments is not None else _AttachmentCache()
-        name = entry.attachment.name.rsplit("/", 1)[-1]
+        name = entry.attachment_filename
         mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         message.attach(name, cache.read(entry.attachment), mimetype)
     return message

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.forms import DateInput, SetupChoiceField
 from contacts.models import Campaign, Contact, Salesperson
+from contacts.selectors import contact_lookup
 from interactions.merge import MERGE_FIELDS, validate_merge_fields
 from interactions.models import (
     Evaluation,
@@ -29,18 +30,30 @@ class ContactNumberField(forms.CharField):
     """A contact given by its number: typed, picked from the server-side search (``search=True``:
     never a <select> of 100,000 contacts), or from a link such as ``?contact=CT000001``.
 
+    With ``search=True`` a name does too (`contact_lookup`): one match is taken; several are an
+    error (code ``ambiguous``) that carries the lookup, so that a form can offer the matches.
     Cleans to the Contact (with its company and salesperson), or None when blank; an unknown
     number is an error next to the field. Optional unless ``required=True``.
     """
 
-    default_error_messages = {"unknown": _("There is no contact with number %(number)s.")}
+    default_error_messages = {
+        "unknown": _("There is no contact with number %(number)s."),
+        "unknown_name": _(
+            "There is no contact with number %(number)s, and no contact's name starts with it."
+        ),
+        "ambiguous": _(
+            "Several contacts match “%(number)s”. Type more of the name, or the number."
+        ),
+    }
 
     def __init__(self, *, queryset=None, search: bool = False, **kwargs):
         if queryset is None:
             queryset = Contact.objects.select_related("company", "salesperson")
         self.queryset = queryset
+        self.search = search
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", Contact._meta.get_field("number").max_length)
+        longest = Contact._meta.get_field("name" if search else "number").max_length
+        kwargs.setdefault("max_length", longest)
         if search:
             kwargs.setdefault(
                 "widget",
@@ -64,12 +77,20 @@ class ContactNumberField(forms.CharField):
         number = super().clean(value)
         if not number:
             return None
-        contact = self.queryset.filter(number__iexact=number).first()
-        if contact is None:
-            raise ValidationError(
-                self.error_messages["unknown"], code="unknown", params={"number": number}
-            )
-        return contact
+        if not self.search:
+            contact = self.queryset.filter(number__iexact=number).first()
+            if contact is None:
+                self._refuse("unknown", number)
+            return contact
+        found = contact_lookup(number)
+        if found.contact is None:
+            self._refuse("ambiguous" if found.matches else "unknown_name", number, lookup=found)
+        return found.contact
+
+    def _refuse(self, code: str, number: str, **params):
+        raise ValidationError(
+            self.error_messages[code], code=code, params={"number": number, **params}
+        )
 
 
 class YesNoAll:

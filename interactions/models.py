@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import uuid
 
 from django.conf import settings
@@ -193,11 +194,30 @@ class LogEntryQuerySet(models.QuerySet):
         )
 
 
+class NamedAttachment(models.Model):
+    """The name an attachment was uploaded with, beside its file (whose stored name is a path,
+    made unique by the storage)."""
+
+    # A database default too: bulk paths (Log's INSERT ... SELECT, seed_demo's COPY) may omit it.
+    attachment_name = models.CharField(
+        _("attachment name"), max_length=255, blank=True, default="", db_default=""
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def attachment_filename(self) -> str:
+        """What pages and emails call the attachment: its name as uploaded, else (a template's
+        file, rows from before the name was kept) the stored file's own name."""
+        return self.attachment_name or posixpath.basename(self.attachment.name)
+
+
 def entry_attachment_path(instance: InteractionLogEntry, filename: str) -> str:
     return f"entries/{instance.date:%Y/%m}/{filename}"
 
 
-class InteractionLogEntry(models.Model):
+class InteractionLogEntry(NamedAttachment):
     """What happened; after logging only canceled, evaluation, comments and delivery change."""
 
     # The primary key is the entry number (a database sequence).

@@ -76,7 +76,7 @@ def postponed_drafts(user, *, contact: Contact | None = None):
     drafts = (
         InteractionDraft.objects.owned_by(user)
         .postponed()
-        .select_related("contact", "template")
+        .select_related("contact", "template", "context_segment")
         .order_by("-updated_at")
     )
     if contact is not None:

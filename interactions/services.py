@@ -186,6 +186,7 @@ def interaction_log(
             updated_by=user,
         )
         if attachment is not None:
+            entry.attachment_name = attachment.name
             entry.attachment.save(attachment.name.rsplit("/", 1)[-1], attachment, save=False)
         entry.save()
         InteractionComment.objects.bulk_create(

@@ -10,7 +10,6 @@ import csv
 import posixpath
 from functools import cache
 from html import escape
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -148,7 +147,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "sort": sort,
         "filtered": form.has_changed(),
-        "create_query": _create_interaction_query(form),
+        "create_params": _create_interaction_params(form),
         "filter_query": _filter_query(request),
         "can_cancel": can_cancel,
         "can_evaluate": can_evaluate,
@@ -242,10 +241,10 @@ def _entry_rows(entries: list[InteractionLogEntry], *, selectable: bool) -> list
     return rows
 
 
-def _create_interaction_query(form: EntryFilterForm) -> str:
+def _create_interaction_params(form: EntryFilterForm) -> dict[str, int]:
     """`Create Interaction` on the list pre-fills what the list is filtered on."""
     if not form.is_valid():
-        return ""
+        return {}
     data = form.cleaned_data
     contact = data.get("contact") or data.get("company")
     prefill = {
@@ -253,7 +252,7 @@ def _create_interaction_query(form: EntryFilterForm) -> str:
         "prefill_salesperson": data["salesperson"].pk if data.get("salesperson") else None,
         "campaign": data["campaign"].pk if data.get("campaign") else None,
     }
-    return urlencode({key: value for key, value in prefill.items() if value is not None})
+    return {key: value for key, value in prefill.items() if value is not None}
 
 
 @permission_required("interactions.cancel_interactionlogentry", raise_exception=True)

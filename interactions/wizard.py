@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView, WizardView
 
@@ -92,7 +93,8 @@ class DraftStorage(BaseStorage):
 
     def update_response(self, response):
         super().update_response(response)
-        if not self.finalized and self._dump() != self._saved:
+        # Only a POST writes: a GET (a prefetch, a crawler, a reload) never changes the draft.
+        if self.request.method == "POST" and not self.finalized and self._dump() != self._saved:
             self.save()
 
     def save(self) -> None:
@@ -194,6 +196,9 @@ class InteractionWizard(NamedUrlWizardView):
         _require_logging_role(request)
         if self.draft.status == DraftStatus.FINISHED:
             return self._already_finished()
+        if kwargs.get("step") == self.done_step_name:
+            # `Finish` is a POST of the last step; a GET of its URL only shows the current step.
+            return redirect(self.get_step_url(self.steps.current))
         return super().get(request, *args, **kwargs)
 
     def post(self, *args, **kwargs):
@@ -251,6 +256,12 @@ class InteractionWizard(NamedUrlWizardView):
         data = self.get_form_step_data(form)
         step_data = self.storage.data[self.storage.step_data_key]
         if form.prefix == "type":
+            # A contact found by its name (or picked from the matches) is stored by its number.
+            data.pop("type-contact_pick", None)
+            form.is_valid()  # cleaned_data, also of a step kept invalid (Back, Cancel)
+            contact = form.cleaned_data.get("contact")
+            if contact is not None and not form.fields["contact"].disabled:
+                data["type-contact"] = [contact.number]
             # About to be stored: the next step's conditions and defaults ask for it, and the
             # draft's list columns are worked out from it.
             # (Not `type_form()`: the storage still holds the step 1 this one replaces.)
@@ -615,15 +626,17 @@ def _require_logging_role(request) -> None:
 
 
 def _int_param(request, name) -> int | None:
-    value = request.GET.get(name, "")
+    value = request.POST.get(name, "")
     return int(value) if value.isdigit() else None
 
 
+@require_POST
 def wizard_start(request):
     """`Create Interaction`: a new draft with the context it was started from, then step 1.
 
-    ?contact= and ?salesperson= fix the context; ?campaign=, ?opportunity=, ?prefill_contact= and
-    ?prefill_salesperson= (from the Interaction Log Entries filter) only pre-fill.
+    A POST, as it writes the draft: a link prefetch or a crawler must not make drafts. contact=
+    and salesperson= fix the context; campaign=, opportunity=, prefill_contact= and
+    prefill_salesperson= (from the Interaction Log Entries filter) only pre-fill.
     """
     from contacts.selectors import get_contact_for_user, get_salesperson_for_user
 

@@ -85,6 +85,18 @@ class TypeForm(forms.Form):
             # The context the wizard was started from is fixed.
             self.fields["contact"].disabled = True
             self.initial["contact"] = fixed_contact
+        elif pick := self.data.get(self.add_prefix("contact_pick")):
+            # One of the matches a typed name offered (`contact_matches`) was chosen.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("contact")] = pick
+
+    @property
+    def contact_matches(self):
+        """The lookup of a typed name that matched several contacts, which the step offers."""
+        for error in self.errors.as_data().get("contact", []):
+            if error.code == "ambiguous":
+                return error.params["lookup"]
+        return None
 
     def clean_contact(self):
         contact = self.cleaned_data["contact"]

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import CorrespondenceType, Language, Tracked, audit_user_field
-from interactions.models import InformationFlow, InitiatedBy
+from interactions.models import InformationFlow, InitiatedBy, NamedAttachment
 
 
 class InteractionFields(models.Model):
@@ -73,7 +73,7 @@ def segment_attachment_path(instance: Segment, filename: str) -> str:
     return f"segments/{instance.number}/{filename}"
 
 
-class Segment(InteractionFields, Tracked):
+class Segment(InteractionFields, NamedAttachment, Tracked):
     number = models.CharField(_("no."), max_length=20, unique=True)
     description = models.CharField(_("description"), max_length=100, blank=True)
     date = models.DateField(_("date"), null=True, blank=True)

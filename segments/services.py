@@ -462,10 +462,12 @@ def segment_interaction_assign(
             setattr(segment, name, value)
         if attachment is not None:
             # Stored once with the segment; every entry it logs shares this file.
+            segment.attachment_name = attachment.name
             segment.attachment.save(attachment.name.rsplit("/", 1)[-1], attachment, save=False)
         else:
             content = template.content_for(language)
             segment.attachment.name = content.attachment.name if content else ""
+            segment.attachment_name = ""
         segment.full_clean(exclude=["number", "attachment"])
         segment.stamp(user)
         segment.save()
@@ -734,6 +736,7 @@ ENTRY_COLUMNS = (
     "language",
     "body",
     "attachment",
+    "attachment_name",
     "delivery_status",
     "delivery_attempts",
     "delivery_next_try_at",
@@ -802,6 +805,13 @@ def log_entries_statement(
                     CASE WHEN l.template_id = s.template_id THEN s.attachment END,
                     ''
                 )
+            END,
+            CASE
+                WHEN l.template_id = s.template_id AND l.language = s.language
+                THEN s.attachment_name
+                WHEN COALESCE(NULLIF(va.attachment, ''), NULLIF(vd.attachment, '')) IS NULL
+                 AND l.template_id = s.template_id THEN s.attachment_name
+                ELSE ''
             END,
             CASE WHEN %s AND l.correspondence_type = 'email' AND c.email <> '' THEN 'pending'
                  ELSE '' END,

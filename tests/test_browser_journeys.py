@@ -124,7 +124,7 @@ def test_whole_journey_in_dutch(browser, live_server, owner):
 
     # Interactie maken from the contact card, all steps, Voltooien.
     page.goto(f"{live_server.url}{person.get_absolute_url()}")
-    page.get_by_role("link", name="Interactie maken").click()
+    page.get_by_role("button", name="Interactie maken").click()
     expect(page.get_by_role("heading", name="Interactie maken")).to_be_visible()
     page.get_by_label("Interactiesjabloon").select_option(label="BEL Telefoongesprek")
     page.get_by_role("button", name="Volgende").click()
@@ -139,7 +139,7 @@ def test_whole_journey_in_dutch(browser, live_server, owner):
     expect(history).to_contain_text(f"{today.day}-{today.month}-{today.year}")
 
     # A second one: Annuleren, Ja, then Hervatten from Uitgestelde interacties.
-    page.get_by_role("link", name="Interactie maken").click()
+    page.get_by_role("button", name="Interactie maken").click()
     page.get_by_label("Interactiesjabloon").select_option(label="BEZOEK Bezoek")
     page.get_by_role("button", name="Annuleren").click()
     expect(

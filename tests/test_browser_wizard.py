@@ -21,7 +21,7 @@ def test_create_postpone_resume_and_finish_in_a_real_browser(
 
     # 1. From the contact card: the whole wizard, Finish.
     page.goto(f"{live_server.url}{person.get_absolute_url()}")
-    page.get_by_role("link", name="Create Interaction").click()
+    page.get_by_role("button", name="Create Interaction").click()
     expect(page.get_by_role("heading", name="Create Interaction")).to_be_visible()
     page.get_by_label("Interaction Template").select_option(label="CALL Phone call")
     page.get_by_role("button", name="Next").click()
@@ -34,7 +34,7 @@ def test_create_postpone_resume_and_finish_in_a_real_browser(
     expect(page.locator("main")).to_contain_text("Phone call")
 
     # 2. A second one: cancel on the Related step and save it for later.
-    page.get_by_role("link", name="Create Interaction").click()
+    page.get_by_role("button", name="Create Interaction").click()
     page.get_by_label("Interaction Template").select_option(label="MEET Meeting")
     page.get_by_label("Description").fill("Visit at their office")
     page.get_by_role("button", name="Next").click()
@@ -63,3 +63,78 @@ def test_create_postpone_resume_and_finish_in_a_real_browser(
     resumed.goto(f"{live_server.url}/interactions/drafts/")
     expect(resumed.get_by_text("You have no postponed interactions")).to_be_visible()
     assert errors == []
+
+
+@pytest.fixture
+def no_script_page(browser, live_server):
+    """A page of a browser with JavaScript switched off, signed in as ``user``."""
+    contexts = []
+
+    def open_as(user):
+        context = browser.new_context(java_script_enabled=False)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(factories.PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def test_a_contact_typed_by_name_without_javascript(no_script_page, live_server, owner):
+    company = factories.CompanyFactory(name="Hudson Ltd")
+    factories.PersonFactory(name="Aimee Hudson", company=company, city="Delft")
+    gouda = factories.PersonFactory(name="Aimee Hudson", company=company, city="Gouda")
+    factories.TemplateFactory(code="CALL", description="Phone call")
+    page = no_script_page(owner)
+
+    page.goto(f"{live_server.url}/interactions/entries/")
+    page.get_by_role("button", name="Create Interaction").click()
+    contact = page.get_by_label("Contact No.")
+    expect(contact).to_have_attribute("placeholder", "Type a name or number")
+    contact.fill("Aimee Hudson")
+    page.get_by_label("Interaction Template").select_option(label="CALL Phone call")
+    page.get_by_role("button", name="Next").click()
+
+    # Two match: the step comes back with both to choose from.
+    expect(page.get_by_text("Several contacts match")).to_be_visible()
+    choices = page.get_by_role("radio")
+    expect(choices).to_have_count(2)
+    page.get_by_role("radio", name=f"Aimee Hudson {gouda.number} · Hudson Ltd · Gouda").check()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("heading", name="Related to")).to_be_visible()
+    assert InteractionDraft.objects.get().contact == gouda
+
+    # Back on step 1 the contact is shown by its number.
+    page.get_by_role("button", name="Back").click()
+    expect(page.get_by_label("Contact No.")).to_have_value(gouda.number)
+
+
+def test_postponed_interactions_say_what_each_draft_is_about(
+    browser_login, live_server, owner, context
+):
+    segment = factories.SegmentFactory(
+        number="SEG00042", description="Spring mailing", created_by=owner
+    )
+    page = browser_login(owner)
+    # A segment's Create Interaction, postponed at once.
+    page.goto(f"{live_server.url}{segment.get_absolute_url()}")
+    page.get_by_role("button", name="Create Interaction").click()
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Yes").click()
+    # One from the entry list, before a contact was chosen.
+    page.goto(f"{live_server.url}/interactions/entries/")
+    page.get_by_role("button", name="Create Interaction").click()
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Yes").click()
+
+    expect(page.get_by_role("heading", name="Postponed Interactions")).to_be_visible()
+    rows = page.locator("table.list tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="SEG00042")).to_contain_text("Segment SEG00042 Spring mailing")
+    expect(rows.filter(has_text="no contact yet")).to_have_count(1)

@@ -194,7 +194,6 @@ def test_contact_list_rows_link_the_contact_its_company_and_create_interaction(o
     blocked = factories.PersonFactory(
         name="Bob", company=company, privacy_blocked=True, exclude_from_segment=True
     )
-    wizard = reverse("interactions:wizard_start")
 
     html = owner_client.get(LIST_URL, {"type": "person"}).content.decode()
 
@@ -202,7 +201,11 @@ def test_contact_list_rows_link_the_contact_its_company_and_create_interaction(o
     assert f'<td><a href="{detail_url(company)}">Acme</a></td>' in html
     assert "<td>Sam</td>" in html
     assert f'<a href="mailto:{person.email}">{person.email}</a>' in html
-    assert f'href="{wizard}?contact={person.pk}">Create Interaction</a>' in html
+    assert (
+        f'<button type="submit" form="create-interaction" name="contact" value="{person.pk}"'
+        ' class="button button-small">Create Interaction</button>'
+    ) in html
+    assert 'id="create-interaction" method="post"' in html
     # A privacy-blocked contact says so and offers no Create Interaction.
     assert (
         f'<a href="{detail_url(blocked)}">Bob</a>'
@@ -220,7 +223,7 @@ def test_contact_list_rows_are_in_the_users_language(owner_client):
     html = html.decode()
 
     assert "<td>Persoon</td>" in html
-    assert ">Interactie maken</a>" in html
+    assert ">Interactie maken</button>" in html
     assert '<span class="badge badge-danger">Privacy geblokkeerd</span>' in html
 
 

@@ -122,6 +122,20 @@ def test_entry_is_sent_over_a_real_smtp_server_with_its_attachment(smtp):
 
 
 @pytest.mark.django_db
+def test_the_mail_names_the_attachment_as_it_was_uploaded(smtp):
+    entry = pending_entry(attachment_name="Offer 2026 (final).txt")
+    entry.attachment.save("Offer 2026 (final).txt", ContentFile(b"offer"), save=True)
+    assert entry.attachment.name != "Offer 2026 (final).txt"  # a storage path, made safe
+
+    delivery.deliver_pending()
+
+    [message] = smtp.messages
+    assert [p.get_filename() for p in message.walk() if p.get_filename()] == [
+        "Offer 2026 (final).txt"
+    ]
+
+
+@pytest.mark.django_db
 def test_segment_entries_share_one_attachment_file_and_each_mail_carries_it(smtp):
     name = default_storage.save("segments/SEG00001/offer.txt", ContentFile(b"the offer"))
     entries = [pending_entry(segment_no="SEG00001", attachment=name) for _ in range(3)]

@@ -294,13 +294,15 @@ def test_out_of_range_numbers_dates_and_long_strings_in_filters_are_refused(clie
         (reverse("interactions:entry_list"), ["contact", "logged_segment", "date_from", "after"]),
         (reverse("interactions:entry_export"), ["logged_segment", "date_to"]),
         (reverse("interactions:draft_list"), ["contact", "page"]),
-        (reverse("interactions:wizard_start"), ["contact", "salesperson", "campaign"]),
         (reverse("segments:segment_list"), ["page"]),
     ]
     for url, params in gets:
         for param in params:
             response = client.get(url, {param: value})
             assert response.status_code < 500, (url, param)
+    for param in ["contact", "salesperson", "campaign"]:
+        response = client.post(reverse("interactions:wizard_start"), {param: value})
+        assert response.status_code < 500, ("wizard_start", param)
 
 
 @pytest.mark.parametrize("pk", [0, 2**31, 2**63, 10**30])
@@ -405,7 +407,7 @@ def test_wizard_refuses_a_wrong_upload_type_next_to_the_field(client, owner):
     template = factories.TemplateFactory()
     factories.TemplateContentFactory(template=template)
     client.force_login(owner)
-    client.get(reverse("interactions:wizard_start"), {"contact": person.pk})
+    client.post(reverse("interactions:wizard_start"), {"contact": person.pk})
     draft = InteractionDraft.objects.get()
     step = reverse("interactions:wizard", kwargs={"draft_id": draft.pk, "step": "type"})
     client.post(
@@ -540,7 +542,7 @@ POST_FORMS = sorted(
     if rule in (SALESPERSON_ROLE, MANAGER, SEGMENT_OWNER)
     and name
     not in {
-        "interactions:wizard_start",  # a GET with parameters: fuzzed below
+        "interactions:wizard_start",  # its parameters are fuzzed below
         "interactions:entry_export",
     }
 )
@@ -592,7 +594,6 @@ def test_generated_query_strings_never_cause_a_server_error(world, manager, para
         "interactions:draft_list",
         "interactions:template_detail",
         "interactions:group_detail",
-        "interactions:wizard_start",
         "segments:segment_list",
         "segments:segment_detail",
         "segments:logged_segment_list",
@@ -600,6 +601,8 @@ def test_generated_query_strings_never_cause_a_server_error(world, manager, para
     ):
         response = client.get(url_for(name, world), params)
         assert_no_server_error(response, (name, params))
+    response = client.post(url_for("interactions:wizard_start", world), params)
+    assert_no_server_error(response, ("interactions:wizard_start", params))
 
 
 @pytest.fixture
@@ -608,7 +611,7 @@ def wizard_run(world, owner):
     (so that every step is there)."""
     client = Client()
     client.force_login(owner)
-    client.get(reverse("interactions:wizard_start"), {"contact": world["contact"].pk})
+    client.post(reverse("interactions:wizard_start"), {"contact": world["contact"].pk})
     draft = InteractionDraft.objects.filter(owner=owner).latest("created_at")
     return client, draft, world["template"], owner.salesperson
 
@@ -710,7 +713,7 @@ def test_the_wizards_merged_preview_shows_a_contacts_markup_escaped(client, host
     hostile_world["content"].subject = ""
     hostile_world["content"].body = "Dear {{ contact_name }},"
     hostile_world["content"].save()
-    client.get(reverse("interactions:wizard_start"), {"contact": person.pk})
+    client.post(reverse("interactions:wizard_start"), {"contact": person.pk})
     draft = InteractionDraft.objects.filter(owner=owner).latest("created_at")
     client.post(
         reverse("interactions:wizard", kwargs={"draft_id": draft.pk, "step": "type"}),

@@ -195,7 +195,7 @@ def test_card_history_and_statistics_follow_the_active_language(
 def test_date_inputs_keep_iso_values_in_dutch(owner_client):
     contact = factories.PersonFactory()
     factories.TemplateFactory()
-    wizard = owner_client.get(
+    wizard = owner_client.post(
         reverse("interactions:wizard_start"),
         {"contact": contact.pk},
         HTTP_ACCEPT_LANGUAGE="nl",

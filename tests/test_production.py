@@ -309,7 +309,7 @@ def test_attachments_go_through_the_configured_storage_only(settings, owner, cli
     template = factories.TemplateFactory()
     factories.TemplateContentFactory(template=template)
     client.force_login(owner)
-    client.get(reverse("interactions:wizard_start"), {"contact": person.pk})
+    client.post(reverse("interactions:wizard_start"), {"contact": person.pk})
     draft = InteractionDraft.objects.get()
 
     def post(step, data):

@@ -108,7 +108,8 @@ def test_entry_page_shows_content_delivery_and_comments_escaped(owner_client):
     assert "Your offer" in content
     assert '<pre class="content-body">Dear &lt;b&gt;Ann&lt;/b&gt;,\n&lt;script&gt;' in content
     assert "<script>alert(1)" not in content
-    assert "entries/2025/03/offer.pdf" in content
+    assert ">offer.pdf</a>" in content  # the file's name, never its storage path
+    assert "entries/2025/03/" not in content
     assert "550 mailbox unavailable" in content
     assert "Call back on Monday" in content
     assert f"?contact={entry.contact.number}" in content

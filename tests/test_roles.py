@@ -127,11 +127,11 @@ def test_a_role_losing_a_permission_loses_it_on_the_next_request(client):
     user = get_user_model().objects.create_user("rosa", password="pw-rosa-1234")
     user.groups.add(Group.objects.get(name=SALESPERSON))
     client.force_login(user)
-    assert client.get(reverse("interactions:wizard_start")).status_code == 302
+    assert client.post(reverse("interactions:wizard_start")).status_code == 302
     Group.objects.get(name=SALESPERSON).permissions.remove(
         Permission.objects.get(codename="add_interactionlogentry")
     )
-    assert client.get(reverse("interactions:wizard_start")).status_code == 403
+    assert client.post(reverse("interactions:wizard_start")).status_code == 403
 
 
 def test_an_inactive_or_deleted_user_is_not_signed_in_and_a_superuser_has_everything():

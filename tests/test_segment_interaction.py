@@ -484,7 +484,7 @@ def test_a_segment_wizard_leaves_the_contacts_wizard_as_it_was(owner_client, seg
 
     run_wizard(owner_client, segment, mailing)
     person = factories.PersonFactory()
-    response = owner_client.get(reverse("interactions:wizard_start"), {"contact": person.pk})
+    response = owner_client.post(reverse("interactions:wizard_start"), {"contact": person.pk})
     page = owner_client.get(response["Location"], follow=True)
     assert isinstance(page.context["wizard"]["form"], TypeForm)
     assert "contact" in page.context["wizard"]["form"].fields

@@ -212,6 +212,17 @@ def test_attachment_is_stored_once_and_shared_by_the_entries(owner, segment):
     assert result.delivering == 3
 
 
+def test_entries_keep_the_name_the_segments_attachment_was_uploaded_with(owner, segment):
+    mail = factories.TemplateFactory(correspondence_type=CorrespondenceType.EMAIL)
+    add(segment, owner, *factories.PersonFactory.create_batch(2))
+    assign(segment, owner, mail, subject="Brochure")
+    segment.refresh_from_db()
+    segment.attachment_name = "Brochure (spring).pdf"
+    segment.attachment.save("Brochure (spring).pdf", ContentFile(b"%PDF-1.4"), save=True)
+    result = services.segment_log(segment=segment, user=owner)
+    assert {e.attachment_filename for e in result.logged.entries.all()} == {"Brochure (spring).pdf"}
+
+
 def test_send_attachments_is_offered_only_when_a_line_is_email(owner_client, owner, ready):
     form = owner_client.get(log_url(ready)).context["form"]
     assert "send_attachments" not in form.fields

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 
 def start(client, **params) -> uuid.UUID:
-    response = client.get(reverse("interactions:wizard_start"), params)
+    response = client.post(reverse("interactions:wizard_start"), params)
     assert response.status_code == 302, response
     draft = InteractionDraft.objects.order_by("-created_at").first()
     return draft.pk
@@ -260,6 +260,26 @@ def test_attachment_is_kept_with_the_draft_and_moved_to_the_entry(
     assert entry.attachment.read() == b"the offer"
 
 
+def test_the_entry_page_names_the_attachment_as_uploaded_not_by_its_path(
+    owner_client, person, email_template
+):
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    upload = SimpleUploadedFile("My offer (v2).txt", b"the offer", content_type="text/plain")
+    owner_client.post(
+        step_url(draft_id, "content"),
+        {f"draft_{draft_id}-current_step": "content", "content-attachment": upload},
+    )
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", RESULT)
+    entry = InteractionLogEntry.objects.get()
+    assert entry.attachment_name == "My offer (v2).txt"
+    assert entry.attachment.name.startswith("entries/")
+    page = owner_client.get(reverse("interactions:entry_detail", args=[entry.pk])).content
+    assert b"My offer (v2).txt</a>" in page
+    assert entry.attachment.name.encode() not in page
+
+
 def test_oversized_attachment_is_refused_with_a_message(
     owner_client, person, email_template, settings
 ):
@@ -301,6 +321,88 @@ def test_unknown_contact_number_is_refused(owner_client, call):
         {"contact": "NOPE", "template": call.pk, "date": "2026-01-01"},
     )
     assert "no contact with number NOPE" in str(response.context["wizard"]["form"].errors)
+
+
+def test_a_contact_typed_by_its_name_is_taken_and_stored_by_its_number(owner_client, call):
+    aimee = factories.PersonFactory(first_name="Aimee", surname="Hudson", name="Aimee Hudson")
+    factories.PersonFactory(first_name="Aimee", surname="Jones", name="Aimee Jones")
+    draft_id = start(owner_client)
+    response = post_step(
+        owner_client, draft_id, "type", {**type_data(aimee, call), "contact": "aimee hudson"}
+    )
+    assert response.status_code == 302
+    stored = InteractionDraft.objects.get(pk=draft_id).state["step_data"]["type"]
+    assert stored["type-contact"] == [aimee.number]
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", RESULT)
+    assert InteractionLogEntry.objects.get().contact == aimee
+
+
+def test_a_name_matching_several_contacts_offers_them_and_the_one_picked_is_taken(
+    owner_client, call
+):
+    company = factories.CompanyFactory(name="Hudson Ltd", city="Leiden")
+    first = factories.PersonFactory(name="Aimee Hudson", company=company, city="Delft")
+    second = factories.PersonFactory(name="Aimee Hudson", company=company, city="Gouda")
+    factories.PersonFactory(name="Bram Hudson")
+    draft_id = start(owner_client)
+    response = post_step(
+        owner_client, draft_id, "type", {**type_data(first, call), "contact": "Aimee"}
+    )
+    assert response.status_code == 200
+    form = response.context["wizard"]["form"]
+    assert "Several contacts match" in str(form.errors["contact"])
+    assert {c.number for c in form.contact_matches.matches} == {first.number, second.number}
+    page = response.content.decode()
+    for contact in (first, second):
+        assert f'name="type-contact_pick" value="{contact.number}"' in page
+    assert "Hudson Ltd" in page
+    assert "Gouda" in page
+    assert "Only the first" not in page
+
+    response = post_step(
+        owner_client,
+        draft_id,
+        "type",
+        {**type_data(first, call), "contact": "Aimee", "contact_pick": second.number},
+    )
+    assert response.status_code == 302
+    stored = InteractionDraft.objects.get(pk=draft_id).state["step_data"]["type"]
+    assert stored["type-contact"] == [second.number]
+    assert "type-contact_pick" not in stored
+
+
+def test_more_than_ten_matches_show_ten_and_ask_to_type_more(owner_client, call):
+    people = [factories.PersonFactory(name=f"Hudson {n:02d}") for n in range(12)]
+    draft_id = start(owner_client)
+    response = post_step(
+        owner_client, draft_id, "type", {**type_data(people[0], call), "contact": "hud"}
+    )
+    matches = response.context["wizard"]["form"].contact_matches
+    assert [c.name for c in matches.matches] == [f"Hudson {n:02d}" for n in range(10)]
+    assert matches.more is True
+    assert b"Only the first 10 are shown" in response.content
+
+
+def test_an_exact_number_wins_over_names_starting_with_it(owner_client, call):
+    numbered = factories.PersonFactory(number="ANN", name="Zoe Numbered")
+    factories.PersonFactory(name="Anna Other")
+    draft_id = start(owner_client)
+    response = post_step(
+        owner_client, draft_id, "type", {**type_data(numbered, call), "contact": "ann"}
+    )
+    assert response.status_code == 302
+    assert InteractionDraft.objects.get(pk=draft_id).contact == numbered
+
+
+def test_a_name_nobody_has_is_refused_next_to_the_field(owner_client, call):
+    draft_id = start(owner_client)
+    response = post_step(
+        owner_client, draft_id, "type", {"contact": "Nobody Here", "template": call.pk}
+    )
+    errors = str(response.context["wizard"]["form"].errors["contact"])
+    assert "no contact with number Nobody Here" in errors
+    assert "name starts with it" in errors
 
 
 def test_context_contact_is_fixed(owner_client, person, call):
@@ -405,7 +507,7 @@ def test_the_step_after_step_one_follows_the_template_just_posted(
 
 def test_privacy_blocked_contact_is_refused_at_the_start(owner_client):
     blocked = factories.PersonFactory(privacy_blocked=True)
-    response = owner_client.get(reverse("interactions:wizard_start"), {"contact": blocked.pk})
+    response = owner_client.post(reverse("interactions:wizard_start"), {"contact": blocked.pk})
     assert response.status_code == 302
     assert not InteractionDraft.objects.exists()
     page = owner_client.get(response["Location"])
@@ -436,7 +538,7 @@ def test_outsider_gets_404_for_someone_elses_draft(owner_client, client, colleag
 
 def test_user_without_role_cannot_start_the_wizard(client, outsider):
     client.force_login(outsider)
-    assert client.get(reverse("interactions:wizard_start")).status_code == 403
+    assert client.post(reverse("interactions:wizard_start")).status_code == 403
 
 
 # --- Cancel, postpone, resume ---------------------------------------------------------------
@@ -569,6 +671,56 @@ def test_two_drafts_in_two_tabs_never_mix(owner_client, person, call):
     assert entries == {"tab one": person, "tab two": other_person}
 
 
+# --- no writes on GET -----------------------------------------------------------------------------
+
+
+def test_starting_the_wizard_takes_a_post_and_a_get_makes_no_draft(owner_client, person):
+    response = owner_client.get(reverse("interactions:wizard_start"), {"contact": person.pk})
+    assert response.status_code == 405
+    assert not InteractionDraft.objects.exists()
+
+
+def test_every_entry_point_starts_the_wizard_with_a_post_button(owner_client, owner, person):
+    action = reverse("interactions:wizard_start")
+    pages = {
+        person.get_absolute_url(): f'name="contact" value="{person.pk}"',
+        reverse("contacts:salesperson_detail", args=[owner.salesperson.pk]): (
+            f'name="salesperson" value="{owner.salesperson.pk}"'
+        ),
+        reverse("interactions:entry_list") + f"?contact={person.number}": (
+            f'name="prefill_contact" value="{person.pk}"'
+        ),
+        reverse("contacts:contact_list"): f'name="contact" value="{person.pk}"',
+    }
+    for url, field in pages.items():
+        html = owner_client.get(url).content.decode()
+        assert f'method="post" action="{action}"' in html, url
+        assert field in html, url
+        assert f'href="{action}' not in html, url
+
+
+def test_a_get_of_any_wizard_url_writes_nothing(owner_client, person, email_template):
+    """Every step filled in (Finish would log it): GETs show pages and never write."""
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    post_step(owner_client, draft_id, "content", {"subject": "S", "body": "B"})
+    post_step(owner_client, draft_id, "related", {})
+    post_step(owner_client, draft_id, "result", RESULT, wizard_goto_step="related")  # Back
+    before = InteractionDraft.objects.values().get(pk=draft_id)
+    urls = [step_url(draft_id, step) for step in ("type", "content", "related", "result")]
+    urls += [
+        step_url(draft_id, "finish"),
+        step_url(draft_id, "nonsense"),
+        reverse("interactions:wizard_resume", args=[draft_id]),
+        reverse("interactions:wizard_cancel", args=[draft_id]),
+        reverse("interactions:draft_delete", args=[draft_id]),
+    ]
+    for url in urls:
+        assert owner_client.get(url).status_code in (200, 302), url
+    assert InteractionDraft.objects.values().get(pk=draft_id) == before
+    assert not InteractionLogEntry.objects.exists()
+
+
 # --- Finish exactly once ----------------------------------------------------------------------
 
 
@@ -632,8 +784,8 @@ def test_each_wizard_step_runs_a_fixed_number_of_queries(
     post_step(owner_client, draft_id, "type", type_data(person, email_template))
     post_step(owner_client, draft_id, "content", {"subject": "S", "body": "B"})
     post_step(owner_client, draft_id, "related", {})
-    # Opening a step saves which step the draft is on, but not its summary (step 1 unchanged).
-    expected = {"type": 12, "content": 8, "related": 10, "result": 7}
+    # Opening a step writes nothing (a GET never changes the draft).
+    expected = {"type": 11, "content": 7, "related": 9, "result": 6}
     for step, count in expected.items():
         with django_assert_num_queries(count):
             assert owner_client.get(step_url(draft_id, step)).status_code == 200
@@ -679,9 +831,9 @@ def test_create_interaction_from_the_log_list_prefills_its_filter(owner_client, 
     listing = owner_client.get(
         reverse("interactions:entry_list"), {"contact": person.number, "salesperson": "PRE"}
     )
-    query = listing.context["create_query"]
-    assert f"prefill_contact={person.pk}" in query
-    response = owner_client.get(f"{reverse('interactions:wizard_start')}?{query}")
+    params = listing.context["create_params"]
+    assert params["prefill_contact"] == person.pk
+    response = owner_client.post(reverse("interactions:wizard_start"), params)
     draft = InteractionDraft.objects.get()
     assert draft.context_contact is None  # pre-filled, not fixed
     page = owner_client.get(response["Location"], follow=True)

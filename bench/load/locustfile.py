@@ -8,8 +8,9 @@ reads a page before the next click):
 
 - the contact list, a search by name prefix, the JSON picker search and a contact card;
 - the log entry list, unfiltered and filtered (salesperson + a month, a template, one contact);
-- the Create Interaction wizard from a contact card to `Finish` (every step posted with what a
-  person would leave as the defaults; the template picked at random);
+- the Create Interaction wizard from a contact card (its button posts the start form) to
+  `Finish` (every step posted with what a person would leave as the defaults; the template
+  picked at random);
 - the postponed interactions list;
 - a segment page.
 
@@ -164,7 +165,15 @@ class Salesperson(FastHttpUser):
         if not found:
             return
         contact = random.choice(found)
-        page = self.go(f"/interactions/create/?contact={contact['id']}", name="wizard: start")
+        # From the contact card: its Create Interaction button posts the start form.
+        card = self.go(f"/contacts/{contact['id']}/", name="/contacts/[id]/")
+        start = next(
+            (form for form in forms_of(card.text) if form["action"] == "/interactions/create/"),
+            None,
+        )
+        if start is None:
+            return  # e.g. a privacy-blocked contact: the card offers no Create Interaction
+        page = self.go("/interactions/create/", name="wizard: start", data=start["fields"])
         if "/wizard/" not in page.path:
             return  # e.g. a privacy-blocked contact: the card says why, nothing to finish
         for _step in range(6):

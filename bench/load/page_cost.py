@@ -109,7 +109,7 @@ class Meter:
 def wizard_journey(client: Client, meter: Meter, contact: Contact, template_id: int) -> None:
     """Create Interaction from a contact to Finish, every step posted with its defaults."""
     response = meter.measure(
-        "wizard: start", client.get, f"/interactions/create/?contact={contact.pk}"
+        "wizard: start (POST)", client.post, "/interactions/create/", {"contact": contact.pk}
     )
     path = response["Location"]
     page = meter.measure("wizard: step (GET)", client.get, path)
