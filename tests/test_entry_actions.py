@@ -374,8 +374,8 @@ def test_list_rows_escape_what_users_typed(manager_client):
     )
     content = manager_client.get(LIST).content.decode()
     assert "<script>alert" not in content
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in content
-    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in content
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in content
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in content
     assert "CP&lt;b&gt;" in content
     assert ">S&amp;P</a>" in content
     assert "<td>Positive</td>" in content

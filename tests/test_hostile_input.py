@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+from html import escape
 from html.parser import HTMLParser
 
 import pytest
@@ -37,15 +38,37 @@ pytestmark = pytest.mark.django_db
 
 SCRIPT = "<script>1</script>"
 ATTRIBUTE = '"><i onclick=1>'
-MARK = SCRIPT + ATTRIBUTE
 ESCAPED_SCRIPT = "&lt;script&gt;1&lt;/script&gt;"
+TAG = "<z"  # markup for columns too short for SCRIPT: no element of the app's pages starts so
+# None of these may reach a page unescaped.
+RAW = (SCRIPT, "<i onclick", TAG)
 
 
-def type_markup(obj, *fields: str) -> None:
-    """Put the markup into each field, as much of it as the column holds."""
+def markup_for(label: str, size: int) -> str:
+    """Markup that fits a column of ``size`` characters, with ``label`` (two characters, one
+    per column typed) inside it so that the test can find that column's value on a page."""
+    for value in (SCRIPT + label + ATTRIBUTE, SCRIPT + label, f"{TAG}{label}>", TAG + label):
+        if len(value) <= size:
+            return value
+    return TAG
+
+
+def shown_escaped(value: str) -> str:
+    """How a page shows ``value`` escaped, up to its first quote (which the Django engine
+    writes as &quot; and Jinja2 as &#34;): the same in both."""
+    return escape(value.split('"', 1)[0])
+
+
+def type_markup(world: dict, key: str, *fields: str) -> None:
+    """Put markup into each field of ``world[key]`` and note it in ``world["typed"]``."""
+    obj = world[key]
+    typed = world.setdefault("typed", {})
     for field in fields:
-        size = obj._meta.get_field(field).max_length or len(MARK)
-        setattr(obj, field, MARK if size >= len(MARK) else SCRIPT[:size])
+        label = f"{len(typed):02d}"
+        size = obj._meta.get_field(field).max_length or 1000  # a TextField has none
+        value = markup_for(label, size)
+        setattr(obj, field, value)
+        typed[key, field] = value
     obj.save()
 
 
@@ -53,20 +76,42 @@ def type_markup(obj, *fields: str) -> None:
 
 
 @pytest.fixture
-def hostile_world(world):
-    """The permission tests' world with markup in every text a user can type."""
+def hostile_world(world, owner):
+    """The permission tests' world with markup in every text a user can type or import, codes
+    and numbers included: each column a list shows (a table's rows, from a Django template or a
+    Jinja2 partial) has its own piece of markup (`world["typed"]`)."""
     w = world
-    type_markup(w["contact"], "name", "first_name", "city", "address", "job_title")
-    type_markup(w["contact"].company, "name")
-    type_markup(w["salesperson"], "name")
-    for key in ("campaign", "opportunity", "group", "template"):
-        type_markup(w[key], "description")
-    type_markup(w["content"], "subject", "body")
-    type_markup(w["entry"], "description", "subject", "body")
-    type_markup(w["comment"], "comment")
-    type_markup(w["segment"], "description", "interaction_description")
-    type_markup(w["logged"], "description")
-    type_markup(w["draft"], "description")
+    w["company"] = w["contact"].company
+    w["owner"] = owner
+    # Shown in the lists next to them: the contact's salesperson, the logged segment's user.
+    w["contact"].salesperson = w["salesperson"]
+    w["campaign"].salesperson = w["salesperson"]
+    w["logged"].logged_by = owner
+    w["line"].template = w["template"]
+    w["line"].salesperson = w["salesperson"]
+    w["opportunity"].salesperson = w["salesperson"]
+    w["opportunity"].campaign = w["campaign"]
+    w["draft"].template = w["template"]
+    w["series"].last_number = 7  # its last code (prefix and number) is shown
+    type_markup(w, "contact", "number", "name", "first_name", "city", "address", "job_title",
+                "email", "phone")  # fmt: skip
+    type_markup(w, "company", "number", "name", "phone")
+    type_markup(w, "salesperson", "code", "name", "job_title", "email", "phone")
+    type_markup(w, "owner", "username", "first_name", "last_name")
+    for key in ("campaign", "opportunity"):
+        type_markup(w, key, "number", "description")
+    type_markup(w, "series", "code", "description", "prefix")
+    for key in ("group", "template"):
+        type_markup(w, key, "code", "description")
+    type_markup(w, "content", "subject", "body")
+    type_markup(w, "entry", "description", "subject", "body", "segment_no")
+    type_markup(w, "comment", "comment")
+    type_markup(w, "segment", "number", "description", "interaction_description")
+    # A line's correspondence type and language are choices; one not among them (an old value)
+    # is shown as stored.
+    type_markup(w, "line", "interaction_description", "correspondence_type", "language")
+    type_markup(w, "logged", "segment_no", "description")
+    type_markup(w, "draft", "description")
     return w
 
 
@@ -78,15 +123,93 @@ READ_PAGES = sorted(
 )
 
 
+def assert_nothing_unescaped(html: str, page: str) -> None:
+    for raw in RAW:
+        assert raw not in html, (page, raw)
+
+
 @pytest.mark.parametrize("name", READ_PAGES)
 def test_markup_typed_by_users_is_shown_escaped(client, hostile_world, manager, owner, name):
     # The owner sees their draft and segment forms; the manager every setup form.
     client.force_login(owner if BOUNDARIES[name] in ("draft owner", SEGMENT_OWNER) else manager)
     response = client.get(url_for(name, hostile_world), follow=True)
     assert response.status_code in (200, 405), (name, response.status_code)
-    html = response.content.decode()
-    assert SCRIPT not in html, name
-    assert "<i onclick" not in html, name
+    assert_nothing_unescaped(response.content.decode(), name)
+
+
+# Each list of the app and the typed columns its rows show (the world's object, its field).
+LIST_COLUMNS = {
+    "contacts:contact_list": [
+        ("contact", "number"), ("contact", "name"), ("contact", "city"), ("contact", "email"),
+        ("contact", "phone"), ("company", "name"), ("salesperson", "name"),
+    ],
+    "company card": [  # its persons and its history (with the contact column)
+        ("contact", "number"), ("contact", "name"), ("contact", "job_title"),
+        ("contact", "email"), ("contact", "phone"), ("entry", "description"),
+        ("template", "description"),
+    ],
+    "contacts:contact_detail": [("entry", "description"), ("template", "description")],
+    "contacts:salesperson_list": [
+        ("salesperson", "code"), ("salesperson", "name"), ("salesperson", "job_title"),
+        ("salesperson", "email"), ("salesperson", "phone"), ("owner", "username"),
+    ],
+    "contacts:salesperson_detail": [
+        ("entry", "description"), ("template", "description"), ("salesperson", "name"),
+        ("contact", "name"),
+    ],
+    "contacts:campaign_list": [
+        ("campaign", "number"), ("campaign", "description"), ("salesperson", "name"),
+    ],
+    "contacts:opportunity_list": [
+        ("opportunity", "number"), ("opportunity", "description"), ("company", "name"),
+        ("company", "number"), ("salesperson", "name"), ("campaign", "number"),
+    ],
+    "contacts:number_series_list": [
+        ("series", "code"), ("series", "description"), ("series", "prefix"),
+    ],
+    "interactions:entry_list": [
+        ("contact", "name"), ("contact", "number"), ("entry", "description"),
+        ("template", "code"), ("salesperson", "code"),
+    ],
+    "interactions:template_list": [
+        ("template", "code"), ("template", "description"), ("group", "code"),
+    ],
+    "interactions:template_detail": [("content", "subject")],
+    "interactions:group_list": [("group", "code"), ("group", "description")],
+    "interactions:group_detail": [("template", "code"), ("template", "description")],
+    "interactions:draft_list": [
+        ("contact", "name"), ("contact", "number"), ("draft", "description"),
+        ("template", "code"),
+    ],
+    "segments:segment_list": [
+        ("segment", "number"), ("segment", "description"), ("salesperson", "code"),
+    ],
+    "segments:segment_detail": [
+        ("contact", "name"), ("contact", "number"), ("line", "interaction_description"),
+        ("line", "correspondence_type"), ("line", "language"), ("template", "code"),
+        ("salesperson", "code"),
+    ],
+    "segments:logged_segment_list": [
+        ("logged", "segment_no"), ("logged", "description"), ("owner", "first_name"),
+        ("owner", "last_name"),
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("listing", sorted(LIST_COLUMNS))
+def test_every_typed_column_of_a_list_is_shown_escaped(client, hostile_world, owner, listing):
+    """Each column carries its own markup, so a column that a template printed unescaped (a
+    |safe, a Markup, a row built by hand) or a partial without autoescape fails here."""
+    w = hostile_world
+    client.force_login(owner)  # the owner's segment: its lines come with their select boxes
+    if listing == "company card":
+        url = reverse("contacts:contact_detail", args=[w["company"].pk])
+    else:
+        url = url_for(listing, w)
+    html = client.get(url).content.decode()
+    assert_nothing_unescaped(html, listing)
+    for column in LIST_COLUMNS[listing]:
+        assert shown_escaped(w["typed"][column]) in html, (listing, column)
 
 
 def test_pages_that_show_typed_text_show_it_escaped(client, hostile_world, owner):
@@ -108,7 +231,8 @@ def test_contact_search_json_carries_markup_as_data_not_html(client, hostile_wor
     client.force_login(owner)
     response = client.get(reverse("contacts:contact_search"), {"q": "<script"})
     assert response["Content-Type"] == "application/json"
-    assert response.json()[0]["name"] == MARK
+    names = [result["name"] for result in response.json()]
+    assert hostile_world["typed"]["contact", "name"] in names
 
 
 def test_csv_export_neutralises_formulas_and_keeps_markup_as_plain_text(client, owner):
