@@ -6,17 +6,16 @@ from functools import cache
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Q, Subquery
-from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import floatformat
-from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from contacts import selectors, services
@@ -39,7 +38,7 @@ from contacts.models import (
     Opportunity,
     Salesperson,
 )
-from contacts.web import link_prefix, render_rows
+from contacts.web import SetupPages, link_prefix, render_rows, save_form
 
 PAGE_SIZE = 50
 HISTORY_SIZE = 20
@@ -61,15 +60,6 @@ def _int_or_none(value: str | None) -> int | None:
         return int(value) if value else None
     except ValueError:
         return None
-
-
-def _add_service_errors(form: BaseForm, error: ValidationError) -> None:
-    """Show a service's ValidationError next to the fields it names, like the form's own."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 # What a card's history shows (`_history_rows`), `InteractionLogEntry.title` included: the
@@ -277,14 +267,12 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def contact_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ContactForm(request.POST)
-        if form.is_valid():
-            try:
-                contact = services.contact_create(user=request.user, data=form.cleaned_data)
-            except ValidationError as error:
-                _add_service_errors(form, error)
-            else:
-                messages.success(request, _("Contact %(contact)s created.") % {"contact": contact})
-                return redirect(contact)
+        contact = save_form(
+            form, lambda data: services.contact_create(user=request.user, data=data)
+        )
+        if contact is not None:
+            messages.success(request, _("Contact %(contact)s created.") % {"contact": contact})
+            return redirect(contact)
     else:
         setup = MarketingSetup.load()
         initial = {
@@ -308,14 +296,13 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     title = str(contact)  # before the form writes the posted values into `contact`
     if request.method == "POST":
         form = ContactForm(request.POST, instance=contact)
-        if form.is_valid():
-            try:
-                services.contact_update(user=request.user, contact=contact, data=form.cleaned_data)
-            except ValidationError as error:
-                _add_service_errors(form, error)
-            else:
-                messages.success(request, _("Contact %(contact)s saved.") % {"contact": contact})
-                return redirect(contact)
+        saved = save_form(
+            form,
+            lambda data: services.contact_update(user=request.user, contact=contact, data=data),
+        )
+        if saved is not None:
+            messages.success(request, _("Contact %(contact)s saved.") % {"contact": contact})
+            return redirect(contact)
     else:
         form = ContactForm(instance=contact)
     return render(
@@ -410,12 +397,11 @@ def salesperson_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def salesperson_create(request: HttpRequest) -> HttpResponse:
     form = SalespersonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            salesperson = services.salesperson_create(user=request.user, data=form.cleaned_data)
-        except ValidationError as error:
-            _add_service_errors(form, error)
-        else:
+    if request.method == "POST":
+        salesperson = save_form(
+            form, lambda data: services.salesperson_create(user=request.user, data=data)
+        )
+        if salesperson is not None:
             messages.success(
                 request, _("Salesperson %(salesperson)s created.") % {"salesperson": salesperson}
             )
@@ -429,14 +415,14 @@ def salesperson_edit(request: HttpRequest, pk: int) -> HttpResponse:
     salesperson = selectors.get_salesperson_for_user(request, pk)
     title = str(salesperson)  # before the form writes the posted values into `salesperson`
     form = SalespersonForm(request.POST or None, instance=salesperson)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.salesperson_update(
-                user=request.user, salesperson=salesperson, data=form.cleaned_data
-            )
-        except ValidationError as error:
-            _add_service_errors(form, error)
-        else:
+    if request.method == "POST":
+        saved = save_form(
+            form,
+            lambda data: services.salesperson_update(
+                user=request.user, salesperson=salesperson, data=data
+            ),
+        )
+        if saved is not None:
             messages.success(
                 request, _("Salesperson %(salesperson)s saved.") % {"salesperson": salesperson}
             )
@@ -461,16 +447,13 @@ def marketing_setup(request: HttpRequest) -> HttpResponse:
         if not can_change:
             raise PermissionDenied
         form = MarketingSetupForm(request.POST, instance=setup)
-        if form.is_valid():
-            try:
-                services.marketing_setup_update(
-                    user=request.user, setup=setup, data=form.cleaned_data
-                )
-            except ValidationError as error:
-                _add_service_errors(form, error)
-            else:
-                messages.success(request, _("Marketing Setup saved."))
-                return redirect("contacts:marketing_setup")
+        saved = save_form(
+            form,
+            lambda data: services.marketing_setup_update(user=request.user, setup=setup, data=data),
+        )
+        if saved is not None:
+            messages.success(request, _("Marketing Setup saved."))
+            return redirect("contacts:marketing_setup")
     elif can_change:
         form = MarketingSetupForm(instance=setup)
     return render(
@@ -485,109 +468,34 @@ def marketing_setup(request: HttpRequest) -> HttpResponse:
 # table is small (setup data), so a plain counted pager is fine here.
 
 
-def _save(form: BaseForm, save) -> object | None:
-    """``save(data)`` for a valid form; a service's ValidationError lands next to the fields."""
-    if not form.is_valid():
-        return None
-    try:
-        return save(form.cleaned_data)
-    except ValidationError as error:
-        _add_service_errors(form, error)
-        return None
-
-
-def _setup_form(request: HttpRequest, *, form: BaseForm, title: str, back: str, heading: str):
-    return render(
-        request,
-        "contacts/setup_form.html",
-        {"nav": "setup", "form": form, "title": title, "back": back, "heading": heading},
-    )
-
-
-def _setup_delete(request: HttpRequest, *, record, delete, back: str, done: str) -> HttpResponse:
-    """Confirm and delete ``record``; refused with a clear message while something uses it."""
-    if request.method == "POST":
-        try:
-            delete()
-        except services.RecordInUse as refusal:
-            messages.error(request, refusal.message)
-            return redirect(back)
-        messages.success(request, _("%(record)s deleted.") % {"record": record})
-        return redirect(done)
-    reasons = selectors.delete_blockers(record)
-    return render(
-        request,
-        "contacts/setup_confirm_delete.html",
-        {
-            "nav": "setup",
-            "record": record,
-            "back": back,
-            "refusal": services.RecordInUse(record, reasons).message if reasons else "",
-        },
-    )
-
-
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
     campaigns = Campaign.objects.select_related("salesperson").order_by("number")
     page = Paginator(campaigns, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
-        request, "contacts/campaign_list.html", {"nav": "setup", "tab": "campaigns", "page": page}
-    )
-
-
-@permission_required("contacts.add_campaign", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def campaign_create(request: HttpRequest) -> HttpResponse:
-    form = CampaignForm(request.POST or None)
-    if request.method == "POST":
-        campaign = _save(form, lambda data: services.campaign_create(user=request.user, data=data))
-        if campaign is not None:
-            messages.success(request, _("Campaign %(campaign)s created.") % {"campaign": campaign})
-            return redirect("contacts:campaign_list")
-    return _setup_form(
         request,
-        form=form,
-        title=_("New Campaign"),
-        heading=_("Campaigns"),
-        back=reverse("contacts:campaign_list"),
+        "contacts/campaign_list.html",
+        {"nav": "setup", "tab": "campaigns", "page": page, "rows": page.object_list},
     )
 
 
-@permission_required("contacts.change_campaign", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = selectors.get_campaign_for_user(request, pk)
-    title = _("Edit Campaign %(number)s") % {"number": campaign.number}
-    form = CampaignForm(request.POST or None, instance=campaign)
-    if request.method == "POST":
-        saved = _save(
-            form,
-            lambda data: services.campaign_update(user=request.user, campaign=campaign, data=data),
-        )
-        if saved is not None:
-            messages.success(request, _("Campaign %(campaign)s saved.") % {"campaign": saved})
-            return redirect("contacts:campaign_list")
-    return _setup_form(
-        request,
-        form=form,
-        title=title,
-        heading=_("Campaigns"),
-        back=reverse("contacts:campaign_list"),
-    )
-
-
-@permission_required("contacts.delete_campaign", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def campaign_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = selectors.get_campaign_for_user(request, pk)
-    return _setup_delete(
-        request,
-        record=campaign,
-        delete=lambda: services.campaign_delete(user=request.user, campaign=campaign),
-        back=reverse("contacts:campaign_list"),
-        done=reverse("contacts:campaign_list"),
-    )
+campaign_create, campaign_edit, campaign_delete = SetupPages(
+    model=Campaign,
+    form=CampaignForm,
+    get=selectors.get_campaign_for_user,
+    create=services.campaign_create,
+    update=services.campaign_update,
+    delete=services.campaign_delete,
+    record="campaign",
+    key="number",
+    nav="setup",
+    list_url="contacts:campaign_list",
+    heading=gettext_lazy("Campaigns"),
+    new_title=gettext_lazy("New Campaign"),
+    edit_title=gettext_lazy("Edit Campaign %(number)s"),
+    created=gettext_lazy("Campaign %(campaign)s created."),
+    saved=gettext_lazy("Campaign %(campaign)s saved."),
+).views()
 
 
 @require_GET
@@ -599,70 +507,27 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "contacts/opportunity_list.html",
-        {"nav": "setup", "tab": "opportunities", "page": page},
+        {"nav": "setup", "tab": "opportunities", "page": page, "rows": page.object_list},
     )
 
 
-@permission_required("contacts.add_opportunity", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def opportunity_create(request: HttpRequest) -> HttpResponse:
-    form = OpportunityForm(request.POST or None)
-    if request.method == "POST":
-        opportunity = _save(
-            form, lambda data: services.opportunity_create(user=request.user, data=data)
-        )
-        if opportunity is not None:
-            messages.success(
-                request, _("Opportunity %(opportunity)s created.") % {"opportunity": opportunity}
-            )
-            return redirect("contacts:opportunity_list")
-    return _setup_form(
-        request,
-        form=form,
-        title=_("New Opportunity"),
-        heading=_("Opportunities"),
-        back=reverse("contacts:opportunity_list"),
-    )
-
-
-@permission_required("contacts.change_opportunity", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    opportunity = selectors.get_opportunity_for_user(request, pk)
-    title = _("Edit Opportunity %(number)s") % {"number": opportunity.number}
-    form = OpportunityForm(request.POST or None, instance=opportunity)
-    if request.method == "POST":
-        saved = _save(
-            form,
-            lambda data: services.opportunity_update(
-                user=request.user, opportunity=opportunity, data=data
-            ),
-        )
-        if saved is not None:
-            messages.success(
-                request, _("Opportunity %(opportunity)s saved.") % {"opportunity": saved}
-            )
-            return redirect("contacts:opportunity_list")
-    return _setup_form(
-        request,
-        form=form,
-        title=title,
-        heading=_("Opportunities"),
-        back=reverse("contacts:opportunity_list"),
-    )
-
-
-@permission_required("contacts.delete_opportunity", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def opportunity_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    opportunity = selectors.get_opportunity_for_user(request, pk)
-    return _setup_delete(
-        request,
-        record=opportunity,
-        delete=lambda: services.opportunity_delete(user=request.user, opportunity=opportunity),
-        back=reverse("contacts:opportunity_list"),
-        done=reverse("contacts:opportunity_list"),
-    )
+opportunity_create, opportunity_edit, opportunity_delete = SetupPages(
+    model=Opportunity,
+    form=OpportunityForm,
+    get=selectors.get_opportunity_for_user,
+    create=services.opportunity_create,
+    update=services.opportunity_update,
+    delete=services.opportunity_delete,
+    record="opportunity",
+    key="number",
+    nav="setup",
+    list_url="contacts:opportunity_list",
+    heading=gettext_lazy("Opportunities"),
+    new_title=gettext_lazy("New Opportunity"),
+    edit_title=gettext_lazy("Edit Opportunity %(number)s"),
+    created=gettext_lazy("Opportunity %(opportunity)s created."),
+    saved=gettext_lazy("Opportunity %(opportunity)s saved."),
+).views()
 
 
 @require_GET
@@ -681,61 +546,24 @@ def number_series_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "contacts/number_series_list.html",
-        {"nav": "setup", "tab": "number_series", "series_list": series},
+        {"nav": "setup", "tab": "number_series", "rows": series},
     )
 
 
-@permission_required("contacts.add_numberseries", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def number_series_create(request: HttpRequest) -> HttpResponse:
-    form = NumberSeriesForm(request.POST or None)
-    if request.method == "POST":
-        series = _save(
-            form, lambda data: services.number_series_create(user=request.user, data=data)
-        )
-        if series is not None:
-            messages.success(request, _("Number series %(code)s created.") % {"code": series})
-            return redirect("contacts:number_series_list")
-    return _setup_form(
-        request,
-        form=form,
-        title=_("New Number Series"),
-        heading=_("Number Series"),
-        back=reverse("contacts:number_series_list"),
-    )
-
-
-@permission_required("contacts.change_numberseries", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def number_series_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    series = selectors.get_number_series_for_user(request, pk)
-    title = _("Edit Number Series %(code)s") % {"code": series.code}
-    form = NumberSeriesForm(request.POST or None, instance=series)
-    if request.method == "POST":
-        saved = _save(
-            form,
-            lambda data: services.number_series_update(user=request.user, series=series, data=data),
-        )
-        if saved is not None:
-            messages.success(request, _("Number series %(code)s saved.") % {"code": saved})
-            return redirect("contacts:number_series_list")
-    return _setup_form(
-        request,
-        form=form,
-        title=title,
-        heading=_("Number Series"),
-        back=reverse("contacts:number_series_list"),
-    )
-
-
-@permission_required("contacts.delete_numberseries", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def number_series_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    series = selectors.get_number_series_for_user(request, pk)
-    return _setup_delete(
-        request,
-        record=series,
-        delete=lambda: services.number_series_delete(user=request.user, series=series),
-        back=reverse("contacts:number_series_list"),
-        done=reverse("contacts:number_series_list"),
-    )
+number_series_create, number_series_edit, number_series_delete = SetupPages(
+    model=NumberSeries,
+    form=NumberSeriesForm,
+    get=selectors.get_number_series_for_user,
+    create=services.number_series_create,
+    update=services.number_series_update,
+    delete=services.number_series_delete,
+    record="series",
+    key="code",
+    nav="setup",
+    list_url="contacts:number_series_list",
+    heading=gettext_lazy("Number Series"),
+    new_title=gettext_lazy("New Number Series"),
+    edit_title=gettext_lazy("Edit Number Series %(code)s"),
+    created=gettext_lazy("Number series %(code)s created."),
+    saved=gettext_lazy("Number series %(code)s saved."),
+).views()

@@ -1,4 +1,5 @@
-"""What the views of every app share: link prefixes and list rows from Jinja2 partials.
+"""What the views of every app share: link prefixes, list rows from Jinja2 partials, the `next`
+URL, a service's errors on its form, the delete page, and setup pages declared once.
 
 It lives in `contacts`, the lowest app, so that `interactions` and `segments` may import it
 (`crm_site` wires the apps together and no app imports it).
@@ -6,9 +7,26 @@ It lives in `contacts`, the lowest app, so that `interactions` and `segments` ma
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.forms import BaseForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.template import engines
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from contacts.selectors import delete_blockers
+from contacts.services import RecordInUse
 
 # The Jinja2 engine of settings.TEMPLATES (autoescape on, undefined names an error).
 ROWS_ENGINE = "rows"
@@ -31,11 +49,188 @@ def render_rows(template_name: str, context: dict) -> SafeString:
     """The rows of a list table, rendered by the Jinja2 partial ``template_name``
     (templates/jinja2/...) for a Django template to place as they are.
 
-    Jinja2 escapes every value the partial prints unless it is markupsafe's ``Markup``, which
-    only labels escaped once beforehand are (``markupsafe.escape`` returns it). Its output is
-    HTML whose every value is escaped, so it is safe to place unescaped. Rows go through Jinja2
-    because the Django template engine spent most of a list's time on them.
+    Jinja2 escapes every value the partial prints (autoescape), so its output is HTML whose
+    every value is escaped and safe to place unescaped. Rows go through Jinja2 because the
+    Django template engine spent most of a list's time on them.
     """
     html = engines[ROWS_ENGINE].get_template(template_name).render(context)
     # Stripped, so that no rows is "" and a page template can test for it.
     return mark_safe(html.strip())  # noqa: S308 (autoescaped by the Jinja2 engine)
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """Where to go back to after an action: the posted ``next`` if it is one of ours."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return default
+
+
+def add_service_errors(form: BaseForm, error: ValidationError) -> None:
+    """Show a service's ValidationError next to the fields it names, like the form's own."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def save_form(form: BaseForm, save: Callable[[dict], Any]) -> Any:
+    """``save(cleaned_data)`` for a valid form; None, with the errors on the form, otherwise
+    (the form's own, or the service's `ValidationError` next to the fields it names)."""
+    if not form.is_valid():
+        return None
+    try:
+        return save(form.cleaned_data)
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None
+
+
+def delete_page(
+    request: HttpRequest,
+    *,
+    record: Model,
+    delete: Callable[[], None],
+    back: str,
+    done: str,
+    nav: str,
+    note: str = "",
+) -> HttpResponse:
+    """Confirm and delete ``record`` (``delete()`` calls its service); refused with a message
+    naming what still refers to it. ``back``: where a refusal or Cancel goes; ``done``: where
+    to go once it is deleted; ``note``: why a refusal is right, if the page should say."""
+    if request.method == "POST":
+        try:
+            delete()
+        except RecordInUse as refusal:
+            messages.error(request, refusal.message)
+            return redirect(back)
+        messages.success(request, _("%(record)s deleted.") % {"record": record})
+        return redirect(done)
+    reasons = delete_blockers(record)
+    return render(
+        request,
+        "includes/confirm_delete.html",
+        {
+            "nav": nav,
+            "record": record,
+            "back": back,
+            "note": note,
+            "refusal": RecordInUse(record, reasons).message if reasons else "",
+        },
+    )
+
+
+@dataclass(frozen=True)
+class SetupPages:
+    """The create, edit and delete pages of one kind of setup record (campaigns, opportunities,
+    number series, interaction templates and groups), declared once::
+
+        campaign_create, campaign_edit, campaign_delete = SetupPages(...).views()
+
+    Each view checks the model's add/change/delete permission, fetches the record through its
+    access helper and writes through its services: ``create(user=, data=)``,
+    ``update(user=, <record>=, data=)`` and ``delete(user=, <record>=)``, where ``<record>`` is
+    the services' keyword for it. The form page is includes/setup_form.html, the delete page
+    `delete_page`'s.
+    """
+
+    model: type[Model]
+    form: type[BaseForm]
+    get: Callable[[HttpRequest, int], Model]  # the access helper
+    create: Callable[..., Model]
+    update: Callable[..., Model]
+    delete: Callable[..., None]
+    record: str  # the services' keyword for the record, and its name in the messages
+    key: str  # the field that names a record in the titles ("number", "code")
+    nav: str
+    list_url: str  # URL name of the list
+    heading: str  # the list's title, the form page's way back
+    new_title: str
+    edit_title: str  # with %(<key>)s
+    created: str  # with %(<record>)s (and %(<key>)s)
+    saved: str
+    detail_url: str | None = None  # URL name of the record's own page, if it has one
+    delete_note: str = ""
+
+    def _names(self, record: Model) -> dict[str, Any]:
+        return {self.record: record, self.key: getattr(record, self.key)}
+
+    def _detail(self, record: Model) -> str:
+        """The record's own page, or the list for records without one."""
+        if self.detail_url:
+            return reverse(self.detail_url, args=[record.pk])
+        return reverse(self.list_url)
+
+    def _crumbs(self, record: Model | None) -> list[tuple[str, str]]:
+        """The form page's way back: the list, then the record's own page if it has one."""
+        crumbs = [(reverse(self.list_url), self.heading)]
+        if record is not None and self.detail_url:
+            crumbs.append((self._detail(record), getattr(record, self.key)))
+        return crumbs
+
+    def _form_page(self, request, form: BaseForm, *, title: str, crumbs: list) -> HttpResponse:
+        context = {
+            "nav": self.nav,
+            "form": form,
+            "title": title,
+            "crumbs": crumbs,
+            "back": crumbs[-1][0],
+        }
+        return render(request, "includes/setup_form.html", context)
+
+    def _permission(self, action: str):
+        opts = self.model._meta
+        perm = f"{opts.app_label}.{action}_{opts.model_name}"
+        return permission_required(perm, raise_exception=True)
+
+    def views(self) -> tuple[Callable, Callable, Callable]:
+        """The create, edit and delete views."""
+
+        @self._permission("add")
+        @require_http_methods(["GET", "POST"])
+        def create(request: HttpRequest) -> HttpResponse:
+            form = self.form(request.POST or None, request.FILES or None)
+            if request.method == "POST":
+                record = save_form(form, lambda data: self.create(user=request.user, data=data))
+                if record is not None:
+                    messages.success(request, self.created % self._names(record))
+                    return redirect(self._detail(record))
+            return self._form_page(request, form, title=self.new_title, crumbs=self._crumbs(None))
+
+        @self._permission("change")
+        @require_http_methods(["GET", "POST"])
+        def edit(request: HttpRequest, pk: int) -> HttpResponse:
+            record = self.get(request, pk)
+            # Worked out before the form writes the posted values into `record`.
+            title = self.edit_title % self._names(record)
+            crumbs = self._crumbs(record)
+            form = self.form(request.POST or None, request.FILES or None, instance=record)
+            if request.method == "POST":
+                saved = save_form(
+                    form,
+                    lambda data: self.update(user=request.user, **{self.record: record}, data=data),
+                )
+                if saved is not None:
+                    messages.success(request, self.saved % self._names(saved))
+                    return redirect(self._detail(saved))
+            return self._form_page(request, form, title=title, crumbs=crumbs)
+
+        @self._permission("delete")
+        @require_http_methods(["GET", "POST"])
+        def delete(request: HttpRequest, pk: int) -> HttpResponse:
+            record = self.get(request, pk)
+            return delete_page(
+                request,
+                record=record,
+                delete=lambda: self.delete(user=request.user, **{self.record: record}),
+                back=self._detail(record),
+                done=reverse(self.list_url),
+                nav=self.nav,
+                note=self.delete_note,
+            )
+
+        return create, edit, delete

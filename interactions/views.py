@@ -17,7 +17,6 @@ from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
-from django.forms import BaseForm
 from django.http import (
     FileResponse,
     Http404,
@@ -31,17 +30,15 @@ from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, localize
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from contacts.forms import PeriodForm
 from contacts.models import CorrespondenceType
-from contacts.selectors import delete_blockers
-from contacts.services import RecordGone, RecordInUse
-from contacts.web import link_prefix, render_rows
+from contacts.services import RecordGone
+from contacts.web import SetupPages, delete_page, link_prefix, next_url, render_rows, save_form
 from interactions import csv_export, selectors, services
 from interactions.delivery import entry_resend as entry_resend_service
 from interactions.forms import (
@@ -68,36 +65,6 @@ from interactions.models import (
 ENTRY_PAGE_SIZE = 50
 DRAFT_PAGE_SIZE = 50
 PAGING_KEYS = ("after", "before")
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    """Where to go back to after an action: the posted ``next`` if it is one of ours."""
-    url = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return default
-
-
-def _add_service_errors(form: BaseForm, error: ValidationError) -> None:
-    """Show a service's ValidationError next to the fields it names, like the form's own."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
-def _save(form: BaseForm, save):
-    """``save(cleaned_data)`` for a valid form; None (errors on the form) otherwise."""
-    if not form.is_valid():
-        return None
-    try:
-        return save(form.cleaned_data)
-    except ValidationError as error:
-        _add_service_errors(form, error)
-        return None
 
 
 # --- Interaction Log Entries ----------------------------------------------------------------
@@ -216,7 +183,7 @@ def _create_interaction_params(form: EntryFilterForm) -> dict[str, int]:
 @require_POST
 def entry_switch_canceled(request: HttpRequest) -> HttpResponse:
     """`Switch Check Mark in Canceled`: a confirmation with the counts, then the switch."""
-    back = _next_url(request, reverse("interactions:entry_list"))
+    back = next_url(request, reverse("interactions:entry_list"))
     form = EntrySelectionForm(request.POST)
     if not form.is_valid():
         for error in form.errors.get("entry", []):
@@ -263,7 +230,7 @@ def _refused_message(count: int) -> str:
 @require_POST
 def entry_evaluate(request: HttpRequest) -> HttpResponse:
     """`Evaluate Interaction` on the selected entries."""
-    back = _next_url(request, reverse("interactions:entry_list"))
+    back = next_url(request, reverse("interactions:entry_list"))
     form = EvaluateForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -427,7 +394,7 @@ def entry_resend(request: HttpRequest, pk: int) -> HttpResponse:
 def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
     entry = selectors.get_entry_for_user(request, pk)
     form = CommentForm(request.POST)
-    comment = _save(
+    comment = save_form(
         form,
         lambda data: services.comment_create(
             user=request.user, entry=entry, date=data["date"], text=data["comment"]
@@ -460,7 +427,7 @@ def comment_edit(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse
     entry, comment = _get_comment_to_change(request, pk, comment_pk)
     form = CommentForm(request.POST or None, instance=comment)
     if request.method == "POST":
-        saved = _save(
+        saved = save_form(
             form,
             lambda data: services.comment_update(
                 user=request.user, comment=comment, date=data["date"], text=data["comment"]
@@ -523,27 +490,8 @@ def _period_context(request: HttpRequest, totals) -> dict:
     }
 
 
-def _delete_page(request: HttpRequest, *, record, delete, back: str, done: str) -> HttpResponse:
-    """Confirm and delete ``record``; refused with a clear message while something uses it."""
-    if request.method == "POST":
-        try:
-            delete()
-        except RecordInUse as refusal:
-            messages.error(request, refusal.message)
-            return redirect(back)
-        messages.success(request, _("%(record)s deleted.") % {"record": record})
-        return redirect(done)
-    reasons = delete_blockers(record)
-    return render(
-        request,
-        "interactions/confirm_delete.html",
-        {
-            "nav": "templates",
-            "record": record,
-            "back": back,
-            "refusal": RecordInUse(record, reasons).message if reasons else "",
-        },
-    )
+# A setup record the log refers to stays (the database PROTECTs it); its delete page says why.
+HISTORY_NOTE = gettext_lazy("The history must stay complete, so what it refers to stays too.")
 
 
 @require_safe
@@ -552,7 +500,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "interactions/template_list.html",
-        {"nav": "templates", "templates": templates},
+        {"nav": "templates", "rows": templates},
     )
 
 
@@ -568,58 +516,27 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "interactions/template_detail.html", context)
 
 
-@permission_required("interactions.add_interactiontemplate", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def template_create(request: HttpRequest) -> HttpResponse:
-    form = TemplateForm(request.POST or None)
-    if request.method == "POST":
-        template = _save(form, lambda data: services.template_create(user=request.user, data=data))
-        if template is not None:
-            messages.success(
-                request,
-                _("Template %(template)s created. Add its content (subject, body, attachment).")
-                % {"template": template},
-            )
-            return redirect("interactions:template_detail", pk=template.pk)
-    return render(
-        request,
-        "interactions/template_form.html",
-        {"nav": "templates", "form": form, "title": _("New Interaction Template")},
-    )
-
-
-@permission_required("interactions.change_interactiontemplate", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    template = selectors.get_template_for_user(request, pk)
-    title = _("Edit Interaction Template %(code)s") % {"code": template.code}
-    form = TemplateForm(request.POST or None, instance=template)
-    if request.method == "POST":
-        saved = _save(
-            form,
-            lambda data: services.template_update(user=request.user, template=template, data=data),
-        )
-        if saved is not None:
-            messages.success(request, _("Template %(template)s saved.") % {"template": saved})
-            return redirect("interactions:template_detail", pk=template.pk)
-    return render(
-        request,
-        "interactions/template_form.html",
-        {"nav": "templates", "form": form, "title": title, "template": template},
-    )
-
-
-@permission_required("interactions.delete_interactiontemplate", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    template = selectors.get_template_for_user(request, pk)
-    return _delete_page(
-        request,
-        record=template,
-        delete=lambda: services.template_delete(user=request.user, template=template),
-        back=reverse("interactions:template_detail", args=[template.pk]),
-        done=reverse("interactions:template_list"),
-    )
+template_create, template_edit, template_delete = SetupPages(
+    model=InteractionTemplate,
+    form=TemplateForm,
+    get=selectors.get_template_for_user,
+    create=services.template_create,
+    update=services.template_update,
+    delete=services.template_delete,
+    record="template",
+    key="code",
+    nav="templates",
+    list_url="interactions:template_list",
+    detail_url="interactions:template_detail",
+    heading=gettext_lazy("Interaction Templates"),
+    new_title=gettext_lazy("New Interaction Template"),
+    edit_title=gettext_lazy("Edit Interaction Template %(code)s"),
+    created=gettext_lazy(
+        "Template %(template)s created. Add its content (subject, body, attachment)."
+    ),
+    saved=gettext_lazy("Template %(template)s saved."),
+    delete_note=HISTORY_NOTE,
+).views()
 
 
 def _get_content(request: HttpRequest, template_pk: int, pk: int) -> InteractionTemplateContent:
@@ -633,7 +550,7 @@ def template_content_create(request: HttpRequest, pk: int) -> HttpResponse:
     template = selectors.get_template_for_user(request, pk)
     form = TemplateContentForm(request.POST or None, request.FILES or None, template=template)
     if request.method == "POST":
-        content = _save(
+        content = save_form(
             form,
             lambda data: services.template_content_create(
                 user=request.user, template=template, data=data
@@ -658,7 +575,7 @@ def template_content_edit(request: HttpRequest, pk: int, content_pk: int) -> Htt
         request.POST or None, request.FILES or None, instance=content, template=template
     )
     if request.method == "POST":
-        saved = _save(
+        saved = save_form(
             form,
             lambda data: services.template_content_update(
                 user=request.user, content=content, data=data
@@ -679,12 +596,14 @@ def template_content_edit(request: HttpRequest, pk: int, content_pk: int) -> Htt
 def template_content_delete(request: HttpRequest, pk: int, content_pk: int) -> HttpResponse:
     content = _get_content(request, pk, content_pk)
     back = reverse("interactions:template_detail", args=[pk])
-    return _delete_page(
+    return delete_page(
         request,
         record=content,
         delete=lambda: services.template_content_delete(user=request.user, content=content),
         back=back,
         done=back,
+        nav="templates",
+        note=HISTORY_NOTE,
     )
 
 
@@ -699,7 +618,7 @@ def template_content_attachment(request: HttpRequest, pk: int, content_pk: int) 
 @require_safe
 def group_list(request: HttpRequest) -> HttpResponse:
     groups = InteractionGroup.objects.annotate(template_count=Count("templates")).order_by("code")
-    return render(request, "interactions/group_list.html", {"nav": "templates", "groups": groups})
+    return render(request, "interactions/group_list.html", {"nav": "templates", "rows": groups})
 
 
 @require_safe
@@ -714,51 +633,22 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "interactions/group_detail.html", context)
 
 
-@permission_required("interactions.add_interactiongroup", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def group_create(request: HttpRequest) -> HttpResponse:
-    form = GroupForm(request.POST or None)
-    if request.method == "POST":
-        group = _save(form, lambda data: services.group_create(user=request.user, data=data))
-        if group is not None:
-            messages.success(request, _("Group %(group)s created.") % {"group": group})
-            return redirect("interactions:group_detail", pk=group.pk)
-    return render(
-        request,
-        "interactions/group_form.html",
-        {"nav": "templates", "form": form, "title": _("New Interaction Group")},
-    )
-
-
-@permission_required("interactions.change_interactiongroup", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    group = selectors.get_group_for_user(request, pk)
-    title = _("Edit Interaction Group %(code)s") % {"code": group.code}
-    form = GroupForm(request.POST or None, instance=group)
-    if request.method == "POST":
-        saved = _save(
-            form,
-            lambda data: services.group_update(user=request.user, group=group, data=data),
-        )
-        if saved is not None:
-            messages.success(request, _("Group %(group)s saved.") % {"group": saved})
-            return redirect("interactions:group_detail", pk=group.pk)
-    return render(
-        request,
-        "interactions/group_form.html",
-        {"nav": "templates", "form": form, "title": title, "group": group},
-    )
-
-
-@permission_required("interactions.delete_interactiongroup", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def group_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    group = selectors.get_group_for_user(request, pk)
-    return _delete_page(
-        request,
-        record=group,
-        delete=lambda: services.group_delete(user=request.user, group=group),
-        back=reverse("interactions:group_detail", args=[group.pk]),
-        done=reverse("interactions:group_list"),
-    )
+group_create, group_edit, group_delete = SetupPages(
+    model=InteractionGroup,
+    form=GroupForm,
+    get=selectors.get_group_for_user,
+    create=services.group_create,
+    update=services.group_update,
+    delete=services.group_delete,
+    record="group",
+    key="code",
+    nav="templates",
+    list_url="interactions:group_list",
+    detail_url="interactions:group_detail",
+    heading=gettext_lazy("Interaction Groups"),
+    new_title=gettext_lazy("New Interaction Group"),
+    edit_title=gettext_lazy("Edit Interaction Group %(code)s"),
+    created=gettext_lazy("Group %(group)s created."),
+    saved=gettext_lazy("Group %(group)s saved."),
+    delete_note=HISTORY_NOTE,
+).views()

@@ -341,6 +341,55 @@ def test_manager_creates_a_number_series(manager_client):
     assert NumberSeries.objects.get(code="OPP").format(7) == "OP0007"
 
 
+# --- One shape for the five (contacts.web.SetupPages) ---------------------------------------
+
+# (factory, URL name prefix, the field naming a record, where the pages lead back: its own page
+# or the list, and the heading of the list)
+SETUP_KINDS = [
+    (factories.CampaignFactory, "contacts:campaign", "number", None, "Campaigns"),
+    (factories.OpportunityFactory, "contacts:opportunity", "number", None, "Opportunities"),
+    (factories.NumberSeriesFactory, "contacts:number_series", "code", None, "Number Series"),
+    (factories.TemplateFactory, "interactions:template", "code", "detail", "Interaction Templates"),
+    (factories.GroupFactory, "interactions:group", "code", "detail", "Interaction Groups"),
+]
+
+
+@pytest.mark.parametrize(("factory", "prefix", "key", "own_page", "heading"), SETUP_KINDS)
+def test_a_refused_edit_keeps_the_stored_name_and_leads_back_where_it_came_from(
+    manager_client, factory, prefix, key, own_page, heading
+):
+    record = factory()
+    name = getattr(record, key)
+    back = url(f"{prefix}_detail", record.pk) if own_page else url(f"{prefix}_list")
+
+    response = manager_client.post(url(f"{prefix}_edit", record.pk), {key: "", "description": ""})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert name in response.context["title"]  # the stored name, not the blank one posted
+    assert response.context["back"] == back
+    assert response.context["crumbs"][0] == (url(f"{prefix}_list"), heading)
+    if own_page:
+        assert response.context["crumbs"][1] == (back, name)
+    record.refresh_from_db()
+    assert getattr(record, key) == name
+
+
+@pytest.mark.parametrize(("factory", "prefix", "key", "own_page", "heading"), SETUP_KINDS)
+def test_deleting_an_unused_record_says_so_and_goes_to_the_list(
+    manager_client, factory, prefix, key, own_page, heading
+):
+    record = factory()
+
+    confirm = manager_client.get(url(f"{prefix}_delete", record.pk))
+    response = manager_client.post(url(f"{prefix}_delete", record.pk), follow=True)
+
+    assert "Nothing refers to it" in confirm.content.decode()
+    assert response.redirect_chain[-1][0] == url(f"{prefix}_list")
+    assert f"{record} deleted." in messages_of(response)
+    assert not type(record).objects.filter(pk=record.pk).exists()
+
+
 # --- Who may do what ------------------------------------------------------------------------
 
 
