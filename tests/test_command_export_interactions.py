@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.backends.postgresql.base import ServerSideCursor
 
 from interactions import csv_export
 from interactions.csv_export import HEADER, Echo, entry_rows
@@ -291,15 +292,30 @@ def test_entry_rows_follow_the_header_and_the_querysets_filter_and_order(entries
     assert [r[HEADER.index("description")] for r in rows] == ["March", "January"]
 
 
-def test_entry_rows_read_through_a_chunked_iterator(entries, monkeypatch):
-    # The rows come from one query read in chunks, never from a list of every row.
+def test_entry_rows_stream_from_a_server_side_cursor_a_chunk_at_a_time(entries, monkeypatch):
+    # A million rows as one list would be the whole export in memory at once: the rows come
+    # from one server-side cursor, CHUNK_SIZE rows a fetch, while the first ones are written.
     monkeypatch.setattr(csv_export, "CHUNK_SIZE", 2)
-    queryset = InteractionLogEntry.objects.order_by("id")
+    fetches = []
+    fetchmany = ServerSideCursor.fetchmany
 
-    rows = entry_rows(queryset)
+    def counted(self, size=0):
+        rows = fetchmany(self, size)
+        fetches.append(len(rows))
+        return rows
 
-    assert not isinstance(rows, list)
-    assert len(list(rows)) == 3
+    monkeypatch.setattr(ServerSideCursor, "fetchmany", counted)
+
+    rows = entry_rows(InteractionLogEntry.objects.order_by("id"))
+    first = next(rows)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        (open_cursors,) = cursor.fetchone()
+    rest = list(rows)
+
+    assert open_cursors == 1  # the export's, still open on the server after its first row
+    assert fetches[:2] == [2, 1]  # three entries: a chunk of two, then the last one
+    assert [first[0], *(row[0] for row in rest)] == sorted(str(e.pk) for e in entries)
 
 
 def test_echo_turns_csv_writer_calls_into_lines_for_a_streaming_response(entries):
