@@ -13,7 +13,7 @@ An entry to deliver moves ``Pending -> Sending -> Sent``:
 - A failure that may have come *after* acceptance (the connection dropped during ``DATA``, or
   a backend that is not SMTP raised) is ``Error`` "outcome unknown". So is an entry found in
   ``Sending`` from a run that died. Neither is ever sent again automatically; a user may
-  ``Resend`` it (``entry_resend``), which queues it again.
+  ``Resend`` it (``services.entry_resend``), which queues it again.
 
 Telling "a run died" from "another run is sending right now": every run holds a shared
 advisory lock for as long as it lives (Postgres drops it with a dead run's connection). A run
@@ -31,7 +31,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -390,28 +389,3 @@ def _record_failure(entry: InteractionLogEntry, reason: str) -> str:
         updated_at=timezone.now(),
     )
     return "failed"
-
-
-def entry_resend(*, entry: InteractionLogEntry, user) -> None:
-    """`Resend` on an entry in Error: queue it again (Pending, attempts from zero); the next
-    `deliver_interactions` run sends it. Raises ValidationError when it is not in Error."""
-    if entry.canceled:
-        raise ValidationError(_("A canceled entry cannot be resent."))
-    if entry.contact.privacy_blocked:
-        raise ValidationError(
-            _("%(contact)s is privacy blocked; nothing can be sent.") % {"contact": entry.contact}
-        )
-    requeued = InteractionLogEntry.objects.filter(
-        pk=entry.pk, delivery_status=DeliveryStatus.ERROR, canceled=False
-    ).update(
-        delivery_status=DeliveryStatus.PENDING,
-        delivery_attempts=0,
-        delivery_next_try_at=None,
-        updated_at=timezone.now(),
-        updated_by=user,
-    )
-    if not requeued:
-        raise ValidationError(_("Only an entry whose delivery status is Error can be resent."))
-    entry.refresh_from_db(
-        fields=["delivery_status", "delivery_attempts", "delivery_next_try_at", "updated_at"]
-    )

@@ -282,6 +282,12 @@ def canceled_switch(entries: LogEntryQuerySet) -> CanceledSwitch:
 
 
 def deletable_canceled(entries: LogEntryQuerySet) -> LogEntryQuerySet:
-    """What `Delete Canceled Entries` deletes of ``entries``: the canceled ones, except an entry
-    that is being sent this very moment (the same rule as `delete_canceled_interactions`)."""
+    """What `Delete Canceled Entries` and `delete_canceled_interactions` delete of
+    ``entries``: the canceled ones, except an entry that is being sent this very moment."""
     return entries.filter(canceled=True).exclude(delivery_status=DeliveryStatus.SENDING)
+
+
+def stale_drafts(changed_before: datetime.datetime):
+    """What `purge_postponed_interactions` purges: drafts of every status (postponed, abandoned
+    in progress, finished) that nobody changed since ``changed_before``."""
+    return InteractionDraft.objects.filter(updated_at__lt=changed_before)

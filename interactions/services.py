@@ -29,7 +29,12 @@ from interactions.models import (
     InteractionTemplate,
     InteractionTemplateContent,
 )
-from interactions.selectors import CanceledSwitch, canceled_switch, deletable_canceled
+from interactions.selectors import (
+    CanceledSwitch,
+    canceled_switch,
+    deletable_canceled,
+    stale_drafts,
+)
 
 
 def resolve_correspondence_type(
@@ -102,6 +107,26 @@ def draft_delete(*, draft: InteractionDraft) -> None:
     with transaction.atomic():
         _delete_files_on_commit(draft_files(draft))
         InteractionDraft.objects.filter(pk=draft.pk).exclude(status=DraftStatus.FINISHED).delete()
+
+
+def draft_purge_stale_batch(*, changed_before: datetime.datetime, batch_size: int) -> int:
+    """One batch of `purge_postponed_interactions`: up to ``batch_size`` drafts unchanged since
+    ``changed_before``, deleted with their uploaded files (after commit). Returns how many went;
+    0 when none is left.
+
+    A draft being finished or resumed holds its row lock, so it is skipped here (``SKIP
+    LOCKED``); the ``updated_at`` test is applied again to the locked row, so one touched
+    meanwhile stays. A finished draft's entry keeps its data; only its link to the draft goes.
+    """
+    with transaction.atomic(durable=True):
+        drafts = list(
+            stale_drafts(changed_before)
+            .select_for_update(skip_locked=True)
+            .only("id", "state")[:batch_size]
+        )
+        _delete_files_on_commit([name for draft in drafts for name in draft_files(draft)])
+        InteractionDraft.objects.filter(pk__in=[draft.pk for draft in drafts]).delete()
+    return len(drafts)
 
 
 def interaction_log(
@@ -269,6 +294,31 @@ def entry_evaluate(*, user, entry_ids: Collection[int], evaluation: str) -> int:
         )
 
 
+def entry_resend(*, entry: InteractionLogEntry, user) -> None:
+    """`Resend` on an entry in Error: queue it again (Pending, attempts from zero); the next
+    `deliver_interactions` run sends it. Raises ValidationError when it is not in Error."""
+    if entry.canceled:
+        raise ValidationError(_("A canceled entry cannot be resent."))
+    if entry.contact.privacy_blocked:
+        raise ValidationError(
+            _("%(contact)s is privacy blocked; nothing can be sent.") % {"contact": entry.contact}
+        )
+    requeued = InteractionLogEntry.objects.filter(
+        pk=entry.pk, delivery_status=DeliveryStatus.ERROR, canceled=False
+    ).update(
+        delivery_status=DeliveryStatus.PENDING,
+        delivery_attempts=0,
+        delivery_next_try_at=None,
+        updated_at=timezone.now(),
+        updated_by=user,
+    )
+    if not requeued:
+        raise ValidationError(_("Only an entry whose delivery status is Error can be resent."))
+    entry.refresh_from_db(
+        fields=["delivery_status", "delivery_attempts", "delivery_next_try_at", "updated_at"]
+    )
+
+
 class CanceledCountChanged(Exception):
     """The number of canceled entries changed after the user confirmed another number."""
 
@@ -295,18 +345,39 @@ def entry_delete_canceled(*, user, entries: QuerySet, expected: int | None = Non
         )
         if expected is not None and len(rows) != expected:
             raise CanceledCountChanged(len(rows))
-        ids = [pk for pk, _name in rows]
-        for start in range(0, len(ids), DELETE_BATCH):
-            batch = ids[start : start + DELETE_BATCH]
-            InteractionComment.objects.filter(entry_id__in=batch).delete()
-            InteractionLogEntry.objects.filter(pk__in=batch).delete()
-        # A file uploaded with an entry (under entries/) is its own; a segment's shared file is
-        # not, and stays. Another entry may still use the same name.
-        files = {name for _pk, name in rows if name and name.startswith("entries/")}
-        still_used = InteractionLogEntry.objects.filter(attachment__in=files).values_list(
-            "attachment", flat=True
+        return _delete_entries(rows)
+
+
+def entry_delete_canceled_batch(*, entries: QuerySet, batch_size: int) -> int:
+    """One batch of `delete_canceled_interactions`: up to ``batch_size`` of the entries
+    `Delete Canceled Entries` would delete of ``entries``, claimed with ``SKIP LOCKED`` (rows
+    another run or a user holds are left for later, not waited for) and deleted like there.
+    Returns how many went; 0 when none is left."""
+    with transaction.atomic(durable=True):
+        rows = list(
+            deletable_canceled(entries)
+            .order_by("pk")
+            .select_for_update(of=("self",), skip_locked=True)
+            .values_list("pk", "attachment")[:batch_size]
         )
-        _delete_files_on_commit(sorted(files - set(still_used)))
+        return _delete_entries(rows)
+
+
+def _delete_entries(rows: list[tuple[int, str]]) -> int:
+    """Delete the locked entries ``rows`` (pk, attachment) with their comments; their own
+    attachment files go after commit."""
+    ids = [pk for pk, _name in rows]
+    for start in range(0, len(ids), DELETE_BATCH):
+        batch = ids[start : start + DELETE_BATCH]
+        InteractionComment.objects.filter(entry_id__in=batch).delete()
+        InteractionLogEntry.objects.filter(pk__in=batch).delete()
+    # A file uploaded with an entry (under entries/) is its own; a segment's shared file is
+    # not, and stays. Another entry may still use the same name.
+    files = {name for _pk, name in rows if name and name.startswith("entries/")}
+    still_used = InteractionLogEntry.objects.filter(attachment__in=files).values_list(
+        "attachment", flat=True
+    )
+    _delete_files_on_commit(sorted(files - set(still_used)))
     return len(ids)
 
 

@@ -40,7 +40,6 @@ from contacts.models import CorrespondenceType
 from contacts.services import RecordGone
 from contacts.web import SetupPages, delete_page, link_prefix, next_url, render_rows, save_form
 from interactions import csv_export, selectors, services
-from interactions.delivery import entry_resend as entry_resend_service
 from interactions.forms import (
     EVALUATION_CHOICES,
     CommentForm,
@@ -380,7 +379,7 @@ def entry_resend(request: HttpRequest, pk: int) -> HttpResponse:
     """`Resend` for an entry in Error: queued again for the next delivery run."""
     entry = selectors.get_entry_for_user(request, pk)
     try:
-        entry_resend_service(entry=entry, user=request.user)
+        services.entry_resend(entry=entry, user=request.user)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)

@@ -133,7 +133,12 @@ def has_email_lines(segment: Segment) -> bool:
 
 
 def canceled_logged_segments_summary() -> dict:
-    """What `Delete Canceled Segments` would remove: logged segments and their entries."""
+    """What `Delete Canceled Segments` (the page and `delete_canceled_logged_segments`) would
+    remove: the canceled logged segments, and how many entries they still have (which stay).
+
+    The entries are counted, not summed from `entry_count` (the number logged): `Delete
+    Canceled Entries` may have deleted some of them since.
+    """
     return LoggedSegment.objects.filter(canceled=True).aggregate(
-        segment_count=Count("id"), entry_count=Sum("entry_count", default=0)
+        segment_count=Count("id", distinct=True), entry_count=Count("entries")
     )

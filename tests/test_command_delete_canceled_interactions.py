@@ -12,8 +12,8 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from interactions.management.commands.delete_canceled_interactions import delete_batch
 from interactions.models import DeliveryStatus, InteractionComment, InteractionLogEntry
+from interactions.services import entry_delete_canceled_batch
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +115,8 @@ def test_two_runs_at_once_delete_each_entry_once():
         try:
             barrier.wait(10)
             total = 0
-            while count := delete_batch(before=None, batch_size=4):
+            entries = InteractionLogEntry.objects.all()
+            while count := entry_delete_canceled_batch(entries=entries, batch_size=4):
                 total += count
             counts.append(total)
         finally:

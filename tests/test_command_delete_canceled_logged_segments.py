@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from interactions.models import InteractionLogEntry
 from segments.models import LoggedSegment, Segment
@@ -58,3 +59,16 @@ def test_dry_run_counts_and_deletes_nothing():
 
 def test_nothing_to_do_says_so():
     assert run().strip() == "Deleted 0 canceled logged segments (0 log entries kept, canceled)."
+
+
+def test_the_command_and_the_page_count_the_entries_left_not_the_entries_logged(manager_client):
+    made = logged(canceled=True, entries=3)
+    LoggedSegment.objects.filter(pk=made.pk).update(entry_count=3)
+    # `Delete Canceled Entries` took one of its (canceled) entries since it was logged.
+    InteractionLogEntry.objects.filter(logged_segment=made).first().delete()
+
+    output = run("--dry-run")
+    page = manager_client.get(reverse("segments:logged_segments_delete_canceled"))
+
+    assert "(2 log entries stay, canceled)" in output
+    assert (page.context["segment_count"], page.context["entry_count"]) == (1, 2)

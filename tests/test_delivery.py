@@ -21,7 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from contacts.models import CorrespondenceType
-from interactions import delivery
+from interactions import delivery, services
 from interactions.models import DeliveryStatus, InteractionLogEntry
 from tests import factories
 from tests.database import subprocess_database_url
@@ -435,7 +435,7 @@ def test_resend_queues_an_entry_in_error_again_and_the_next_run_sends_it(owner):
         delivery_status=DeliveryStatus.ERROR, delivery_attempts=5, delivery_last_error="x"
     )
 
-    delivery.entry_resend(entry=entry, user=owner)
+    services.entry_resend(entry=entry, user=owner)
 
     assert entry.delivery_status == DeliveryStatus.PENDING
     assert entry.delivery_attempts == 0
@@ -450,7 +450,7 @@ def test_resend_refuses_an_entry_that_is_not_in_error(owner, status):
     entry = pending_entry(delivery_status=status)
 
     with pytest.raises(ValidationError, match="Error can be resent"):
-        delivery.entry_resend(entry=entry, user=owner)
+        services.entry_resend(entry=entry, user=owner)
 
     assert reload(entry).delivery_status == status
 
@@ -464,9 +464,9 @@ def test_resend_refuses_a_canceled_entry_or_a_privacy_blocked_contact(owner):
     )
 
     with pytest.raises(ValidationError, match="canceled"):
-        delivery.entry_resend(entry=canceled, user=owner)
+        services.entry_resend(entry=canceled, user=owner)
     with pytest.raises(ValidationError, match="privacy blocked"):
-        delivery.entry_resend(entry=blocked, user=owner)
+        services.entry_resend(entry=blocked, user=owner)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,55 +4,21 @@ from __future__ import annotations
 
 import sys
 
-from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand
-from django.db import transaction
 from tqdm import tqdm
 
 from interactions.management.commands._options import iso_date, positive_int
-from interactions.models import DeliveryStatus, InteractionLogEntry
-
-
-def deletable(before=None):
-    """Canceled entries (dated before ``before``); one being sent right now stays."""
-    entries = InteractionLogEntry.objects.filter(canceled=True).exclude(
-        delivery_status=DeliveryStatus.SENDING
-    )
-    if before is not None:
-        entries = entries.filter(date__lt=before)
-    return entries
-
-
-def delete_batch(*, before, batch_size: int) -> int:
-    """Claim and delete one batch; rows another run holds are skipped, not waited for."""
-    with transaction.atomic(durable=True):
-        batch = list(
-            deletable(before)
-            .select_for_update(skip_locked=True)
-            .values_list("id", "attachment")[:batch_size]
-        )
-        if not batch:
-            return 0
-        ids = [pk for pk, _name in batch]
-        InteractionLogEntry.objects.filter(pk__in=ids).delete()  # their comments go too
-        # An attachment uploaded with the entry (under entries/) is its own; a segment's shared
-        # file lives under segments/ and stays with the segment.
-        files = {name for _pk, name in batch if name and name.startswith("entries/")}
-        orphans = files - set(
-            InteractionLogEntry.objects.filter(attachment__in=files).values_list(
-                "attachment", flat=True
-            )
-        )
-        if orphans:
-            transaction.on_commit(lambda: [default_storage.delete(name) for name in orphans])
-    return len(ids)
+from interactions.models import InteractionLogEntry
+from interactions.selectors import deletable_canceled
+from interactions.services import entry_delete_canceled_batch
 
 
 class Command(BaseCommand):
     help = (
         "Delete canceled interaction log entries (with their comments and their own attachment "
-        "files), optionally only those dated before a date. Entries being delivered right now "
-        "are kept. Safe to run twice at once: each batch is claimed with SKIP LOCKED."
+        "files), optionally only those dated before a date: what `Delete Canceled Entries` "
+        "deletes. Entries being delivered right now are kept. Safe to run twice at once: each "
+        "batch is claimed with SKIP LOCKED."
     )
 
     def add_arguments(self, parser):
@@ -67,8 +33,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, before, dry_run: bool, batch_size: int, **options):
+        entries = InteractionLogEntry.objects.all()
+        if before is not None:
+            entries = entries.filter(date__lt=before)
         scope = f" dated before {before.isoformat()}" if before else ""
-        total = deletable(before).count()
+        total = deletable_canceled(entries).count()
         if dry_run:
             self.stdout.write(
                 f"Dry run: would delete {total} canceled log entries{scope}. Nothing deleted."
@@ -76,7 +45,7 @@ class Command(BaseCommand):
             return
         deleted = 0
         with tqdm(total=total, unit="entry", disable=None, file=sys.stderr) as bar:
-            while count := delete_batch(before=before, batch_size=batch_size):
+            while count := entry_delete_canceled_batch(entries=entries, batch_size=batch_size):
                 deleted += count
                 bar.update(count)
         self.stdout.write(f"Deleted {deleted} canceled log entries{scope}.")

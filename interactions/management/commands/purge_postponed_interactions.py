@@ -5,42 +5,13 @@ from __future__ import annotations
 import datetime
 import sys
 
-from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand
-from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
 from interactions.management.commands._options import positive_int
-from interactions.models import InteractionDraft
-from interactions.services import draft_files
-
-
-def stale_drafts(changed_before: datetime.datetime):
-    """Drafts of every status (postponed, abandoned in progress, finished) unchanged since."""
-    return InteractionDraft.objects.filter(updated_at__lt=changed_before)
-
-
-def purge_batch(*, changed_before: datetime.datetime, batch_size: int) -> int:
-    """Claim and delete one batch of drafts with their uploaded files (after commit).
-
-    A draft being finished or resumed holds its row lock, so it is skipped here; the
-    ``updated_at`` test is applied again to the locked row, so one touched meanwhile stays.
-    """
-    with transaction.atomic(durable=True):
-        drafts = list(
-            stale_drafts(changed_before)
-            .select_for_update(skip_locked=True)
-            .only("id", "state")[:batch_size]
-        )
-        if not drafts:
-            return 0
-        files = [name for draft in drafts for name in draft_files(draft)]
-        # Finished drafts' entries keep their data; only their link to the draft is cleared.
-        InteractionDraft.objects.filter(pk__in=[d.pk for d in drafts]).delete()
-        if files:
-            transaction.on_commit(lambda: [default_storage.delete(name) for name in files])
-    return len(drafts)
+from interactions.selectors import stale_drafts
+from interactions.services import draft_purge_stale_batch
 
 
 class Command(BaseCommand):
@@ -74,7 +45,9 @@ class Command(BaseCommand):
             return
         purged = 0
         with tqdm(total=total, unit="draft", disable=None, file=sys.stderr) as bar:
-            while count := purge_batch(changed_before=changed_before, batch_size=batch_size):
+            while count := draft_purge_stale_batch(
+                changed_before=changed_before, batch_size=batch_size
+            ):
                 purged += count
                 bar.update(count)
         self.stdout.write(

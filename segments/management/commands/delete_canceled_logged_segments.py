@@ -7,8 +7,7 @@ import sys
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from interactions.models import InteractionLogEntry
-from segments.models import LoggedSegment
+from segments.selectors import canceled_logged_segments_summary
 from segments.services import logged_segments_delete_canceled
 
 
@@ -24,17 +23,17 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="only count what would go")
 
     def handle(self, *args, dry_run: bool, **options):
-        canceled = LoggedSegment.objects.filter(canceled=True)
+        canceled = canceled_logged_segments_summary()  # what the page's confirmation shows
         if dry_run:
-            entries = InteractionLogEntry.objects.filter(logged_segment__in=canceled).count()
             self.stdout.write(
-                f"Dry run: would delete {canceled.count()} canceled logged segments "
-                f"({entries} log entries stay, canceled). Nothing deleted."
+                f"Dry run: would delete {canceled['segment_count']} canceled logged segments "
+                f"({canceled['entry_count']} log entries stay, canceled). Nothing deleted."
             )
             return
         # The service deletes them all in one transaction (a few set-based statements), so the
         # bar moves once, at the end.
-        with tqdm(total=canceled.count(), unit="segment", disable=None, file=sys.stderr) as bar:
+        total = canceled["segment_count"]
+        with tqdm(total=total, unit="segment", disable=None, file=sys.stderr) as bar:
             deleted = logged_segments_delete_canceled(user=None)
             bar.update(deleted.segments)
         self.stdout.write(
