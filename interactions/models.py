@@ -536,10 +536,6 @@ class DraftQuerySet(models.QuerySet):
         return self.filter(status=DraftStatus.POSTPONED)
 
 
-def draft_file_path(instance: InteractionDraft, filename: str) -> str:
-    return f"drafts/{instance.pk}/{filename}"
-
-
 class InteractionDraft(models.Model):
     """A run of the Create Interaction wizard: its state lives here, keyed by the URL's UUID.
 
@@ -601,7 +597,7 @@ class InteractionDraft(models.Model):
     )
     description = models.CharField(_("description"), max_length=100, blank=True)
     current_step = models.CharField(_("step"), max_length=20, blank=True)
-    # The wizard's storage: {"step", "step_data", "step_files", "extra_data"}.
+    # The wizard's state, which only `interactions.wizard.DraftStorage` reads and writes.
     state = models.JSONField(_("wizard state"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("last changed at"), auto_now=True)
@@ -624,6 +620,19 @@ class InteractionDraft(models.Model):
 
     def is_owned_by(self, user) -> bool:
         return self.owner_id == user.pk
+
+    def wizard_url(self, step: str = "") -> str:
+        """The wizard at ``step`` (else the step it was left on). A segment's draft runs the
+        segment wizard, named here, not imported (`segments` depends on this app)."""
+        name = "segments:wizard" if self.context_segment_id else "interactions:wizard"
+        return reverse(
+            name, kwargs={"draft_id": self.pk, "step": step or self.current_step or "type"}
+        )
+
+    @staticmethod
+    def files_folder(draft_id) -> str:
+        """Where a draft's uploads wait for `Finish` in Django's default storage."""
+        return f"drafts/{draft_id}/"
 
     @property
     def step_title(self) -> str:

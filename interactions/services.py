@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Collection, Mapping
-from decimal import Decimal
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contacts.models import Campaign, Contact, CorrespondenceType, Opportunity, Salesperson
-from contacts.services import delete_unless_referenced, lock_or_gone, save_tracked
+from contacts.models import Contact, CorrespondenceType, Salesperson
+from contacts.services import RecordGone, delete_unless_referenced, lock_or_gone, save_tracked
 from interactions.merge import validate_merge_fields
 from interactions.models import (
     DeliveryStatus,
@@ -40,16 +38,45 @@ from interactions.selectors import (
 def resolve_correspondence_type(
     *,
     template: InteractionTemplate,
-    contact: Contact,
+    contact: Contact | None,
     segment_default: str = "",
     segment_ignores_contact: bool = False,
 ) -> str:
-    """Correspondence-type precedence of spec section 3, the one place it is decided."""
+    """Correspondence-type precedence of spec section 3, the one place it is decided (a
+    segment's header, which has no contact, takes the template's)."""
     if segment_ignores_contact and segment_default:
         return segment_default
-    if template.ignore_contact_corres_type or not contact.correspondence_type:
+    if template.ignore_contact_corres_type or contact is None or not contact.correspondence_type:
         return template.correspondence_type
     return contact.correspondence_type
+
+
+def interaction_language(
+    *, template: InteractionTemplate, contact: Contact | None = None, chosen: str = ""
+) -> str:
+    """The language of an interaction's content: the one chosen, else the contact's, else the
+    template's."""
+    return chosen or (contact.language if contact else "") or template.language
+
+
+# --- Drafts: the Create Interaction wizard's runs ------------------------------------------------
+
+
+class DraftFinished(Exception):
+    """The draft's `Finish` committed first (a double click, a replay, another tab)."""
+
+
+def lock_open_draft(draft: InteractionDraft) -> InteractionDraft:
+    """``draft``'s row, locked until commit, for finishing or discarding it: another request
+    doing either waits here, then finds `DraftFinished` or `RecordGone` (discarded)."""
+    locked = lock_or_gone(
+        InteractionDraft.objects.select_for_update(),
+        pk=draft.pk,
+        gone=_("This interaction was discarded meanwhile."),
+    )
+    if locked.status == DraftStatus.FINISHED:
+        raise DraftFinished
+    return locked
 
 
 def draft_start(
@@ -58,7 +85,7 @@ def draft_start(
     contact: Contact | None = None,
     salesperson: Salesperson | None = None,
     segment=None,
-    prefill: dict | None = None,
+    state: dict | None = None,
 ) -> InteractionDraft:
     """A new wizard run: its draft row exists from the first step (status in progress)."""
     return InteractionDraft.objects.create(
@@ -67,46 +94,27 @@ def draft_start(
         context_salesperson=salesperson,
         context_segment=segment,
         contact=contact,
-        state={
-            "step": None,
-            "step_data": {},
-            "step_files": {},
-            "extra_data": {
-                "prefill": prefill or {},
-            },
-        },
+        state=state or {},
     )
 
 
 def draft_postpone(*, draft: InteractionDraft) -> None:
     """`Cancel` -> `Yes`: keep the draft on the `Postponed Interactions` list."""
-    InteractionDraft.objects.filter(pk=draft.pk).exclude(status=DraftStatus.FINISHED).update(
-        status=DraftStatus.POSTPONED
-    )
-
-
-def draft_files(draft: InteractionDraft) -> list[str]:
-    return [
-        meta["tmp_name"]
-        for step_files in (draft.state or {}).get("step_files", {}).values()
-        for meta in step_files.values()
-    ]
-
-
-def _delete_files_on_commit(names: list[str]) -> None:
-    def delete() -> None:
-        for name in names:
-            default_storage.delete(name)
-
-    if names:
-        transaction.on_commit(delete)
+    with transaction.atomic(durable=True):
+        locked = lock_open_draft(draft)
+        InteractionDraft.objects.filter(pk=locked.pk).update(status=DraftStatus.POSTPONED)
 
 
 def draft_delete(*, draft: InteractionDraft) -> None:
-    """`Cancel` -> `No`, or `Delete` on the list: the draft and its uploaded files go."""
-    with transaction.atomic():
-        _delete_files_on_commit(draft_files(draft))
-        InteractionDraft.objects.filter(pk=draft.pk).exclude(status=DraftStatus.FINISHED).delete()
+    """`Cancel` -> `No`, or `Delete` on the list: the draft and its uploads go. One a `Finish`
+    logged meanwhile stays (`DraftFinished`); one already gone is done."""
+    with transaction.atomic(durable=True):
+        try:
+            locked = lock_open_draft(draft)
+        except RecordGone:
+            return
+        delete_draft_files_on_commit([locked])
+        locked.delete()
 
 
 def draft_purge_stale_batch(*, changed_before: datetime.datetime, batch_size: int) -> int:
@@ -120,60 +128,88 @@ def draft_purge_stale_batch(*, changed_before: datetime.datetime, batch_size: in
     """
     with transaction.atomic(durable=True):
         drafts = list(
-            stale_drafts(changed_before)
-            .select_for_update(skip_locked=True)
-            .only("id", "state")[:batch_size]
+            stale_drafts(changed_before).select_for_update(skip_locked=True).only("id")[:batch_size]
         )
-        _delete_files_on_commit([name for draft in drafts for name in draft_files(draft)])
+        delete_draft_files_on_commit(drafts)
         InteractionDraft.objects.filter(pk__in=[draft.pk for draft in drafts]).delete()
     return len(drafts)
 
 
-def interaction_log(
-    *,
-    draft: InteractionDraft,
-    user,
-    contact: Contact,
-    template: InteractionTemplate,
-    description: str,
-    salesperson: Salesperson | None,
-    date: datetime.date,
-    time: datetime.time | None,
-    language: str = "",
-    correspondence_type: str = "",
-    information_flow: str = "",
-    initiated_by: str = "",
-    subject: str = "",
-    body: str = "",
-    attachment: File | None = None,
-    deliver: bool = False,
-    campaign: Campaign | None = None,
-    campaign_target: bool = False,
-    campaign_response: bool = False,
-    opportunity: Opportunity | None = None,
-    evaluation: str = "",
-    attempt_failed: bool = False,
-    cost: Decimal = Decimal(0),
-    duration: Decimal = Decimal(0),
-    comments: list[str] | None = None,
+def draft_mark_finished(*, draft: InteractionDraft) -> None:
+    """The last write of every `Finish`, in its transaction (``draft`` locked): the draft is
+    finished, its state and its uploads go (the files once committed)."""
+    delete_draft_files_on_commit([draft])
+    draft.status = DraftStatus.FINISHED
+    draft.state = {}
+    draft.save(update_fields=["status", "state", "updated_at"])
+
+
+def delete_files_on_commit(names: Iterable[str]) -> None:
+    names = list(names)
+    if names:
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
+
+
+def delete_draft_files_on_commit(drafts: Iterable[InteractionDraft]) -> None:
+    """The drafts' uploads (each draft's folder) go once the transaction commits."""
+    folders = [InteractionDraft.files_folder(draft.pk) for draft in drafts]
+
+    def delete() -> None:
+        for folder in folders:
+            try:
+                _folders, names = default_storage.listdir(folder)
+            except FileNotFoundError:  # nothing was uploaded
+                continue
+            for name in names:
+                default_storage.delete(folder + name)
+
+    transaction.on_commit(delete)
+
+
+# The log entry's fields that the wizard's steps give as they are.
+ENTRY_VALUES = (
+    "contact",
+    "template",
+    "description",
+    "salesperson",
+    "date",
+    "time",
+    "subject",
+    "body",
+    "campaign",
+    "campaign_target",
+    "campaign_response",
+    "opportunity",
+    "evaluation",
+    "cost",
+    "duration",
+)
+
+
+def interaction_finish(
+    *, draft: InteractionDraft, user, values: Mapping[str, Any]
 ) -> InteractionLogEntry:
-    """`Finish`: write one log entry and mark the draft finished, in one transaction.
+    """`Finish` of Create Interaction: one log entry from the steps' cleaned ``values`` (every
+    step's; a later step's wins, so the Result's description), queued for delivery when asked,
+    and the draft finished, in one transaction.
 
-    The draft row is locked first, so a double-clicked or replayed Finish waits for the first
-    and then gets the entry it wrote instead of logging again.
+    The draft's row is locked first: a second `Finish` or a discard in another tab waits, then
+    gets `DraftFinished` or `RecordGone` instead of logging again.
     """
+    contact, template = values["contact"], values["template"]
+    correspondence_type = values["correspondence_type"] or resolve_correspondence_type(
+        template=template, contact=contact
+    )
+    deliver = values.get("deliver", False)  # asked on the Content step of an email only
     with transaction.atomic(durable=True):
-        locked = InteractionDraft.objects.select_for_update().get(pk=draft.pk)
-        if locked.status == DraftStatus.FINISHED:
-            return InteractionLogEntry.objects.get(draft=locked)
-
+        locked = lock_open_draft(draft)
         problems = interaction_problems(
             contact=contact,
-            salesperson=salesperson,
+            salesperson=values["salesperson"],
             correspondence_type=correspondence_type,
             deliver=deliver,
-            subject=subject,
-            body=body,
+            subject=values.get("subject", ""),
+            body=values.get("body", ""),
         )
         if problems:
             raise ValidationError(problems)
@@ -181,50 +217,34 @@ def interaction_log(
             # Recording an email that already happened to a contact without an address.
             correspondence_type = CorrespondenceType.BLANK
         delivering = deliver and correspondence_type == CorrespondenceType.EMAIL
-
         entry = InteractionLogEntry(
-            contact=contact,
+            **{name: values[name] for name in ENTRY_VALUES if name in values},
             contact_company=contact.company_contact,
-            date=date,
-            time=time,
-            description=description,
-            subject=subject,
-            template=template,
             group_id=template.group_id,
-            salesperson=salesperson,
-            information_flow=information_flow,
-            initiated_by=initiated_by,
+            language=interaction_language(
+                template=template, contact=contact, chosen=values["language"]
+            ),
             correspondence_type=correspondence_type,
-            cost=cost,
-            duration=duration,
-            evaluation=evaluation,
-            attempt_failed=attempt_failed,
-            campaign=campaign,
-            campaign_target=campaign_target,
-            campaign_response=campaign_response,
-            opportunity=opportunity,
-            language=language,
-            body=body,
+            information_flow=values["information_flow"] or template.information_flow,
+            initiated_by=values["initiated_by"] or template.initiated_by,
+            attempt_failed=not values["was_successful"],
             delivery_status=DeliveryStatus.PENDING if delivering else DeliveryStatus.BLANK,
             draft=locked,
             logged_by=user,
             updated_by=user,
         )
-        if attachment is not None:
+        if attachment := values.get("attachment"):
             entry.attachment_name = attachment.name
-            entry.attachment.save(attachment.name.rsplit("/", 1)[-1], attachment, save=False)
+            entry.attachment.save(attachment.name, attachment, save=False)
         entry.save()
         InteractionComment.objects.bulk_create(
             InteractionComment(
-                entry=entry, date=date, comment=text, created_by=user, updated_by=user
+                entry=entry, date=entry.date, comment=text, created_by=user, updated_by=user
             )
-            for text in comments or []
+            for text in values["comments"]
         )
-        _delete_files_on_commit(draft_files(locked))
-        locked.status = DraftStatus.FINISHED
-        locked.state = {}
-        locked.save(update_fields=["status", "state", "updated_at"])
-        return entry
+        draft_mark_finished(draft=locked)
+    return entry
 
 
 def interaction_problems(
@@ -377,7 +397,7 @@ def _delete_entries(rows: list[tuple[int, str]]) -> int:
     still_used = InteractionLogEntry.objects.filter(attachment__in=files).values_list(
         "attachment", flat=True
     )
-    _delete_files_on_commit(sorted(files - set(still_used)))
+    delete_files_on_commit(sorted(files - set(still_used)))
     return len(ids)
 
 

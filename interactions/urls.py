@@ -1,6 +1,7 @@
 from django.urls import path
 
-from interactions import views, wizard
+from interactions import views
+from interactions.wizard import ContactWizard
 
 app_name = "interactions"
 
@@ -57,11 +58,16 @@ urlpatterns = [
     path("groups/<int:pk>/delete/", views.group_delete, name="group_delete"),
 ]
 
-# The Create Interaction wizard and postponed interactions (drafts).
+# The Create Interaction wizard and postponed interactions (drafts); a segment's drafts run
+# the segment wizard (segments:wizard) and share the rest.
 urlpatterns += [
-    path("create/", wizard.wizard_start, name="wizard_start"),
-    path("wizard/<uuid:draft_id>/", wizard.wizard_resume, name="wizard_resume"),
-    path("wizard/<uuid:draft_id>/cancel/", wizard.wizard_cancel, name="wizard_cancel"),
-    path("wizard/<uuid:draft_id>/<str:step>/", wizard.interaction_wizard_view(), name="wizard"),
-    path("drafts/<uuid:draft_id>/delete/", wizard.draft_delete_view, name="draft_delete"),
+    path("create/", views.wizard_start, name="wizard_start"),
+    path("wizard/<uuid:draft_id>/", views.wizard_resume, name="wizard_resume"),
+    path("wizard/<uuid:draft_id>/cancel/", views.wizard_cancel, name="wizard_cancel"),
+    path(
+        "wizard/<uuid:draft_id>/<str:step>/",
+        ContactWizard.as_view(url_name="interactions:wizard", done_step_name="finish"),
+        name="wizard",
+    ),
+    path("drafts/<uuid:draft_id>/delete/", views.draft_delete, name="draft_delete"),
 ]

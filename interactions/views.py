@@ -37,6 +37,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from contacts.forms import PeriodForm
 from contacts.models import CorrespondenceType
+from contacts.selectors import get_contact_for_user, get_salesperson_for_user
 from contacts.services import RecordGone
 from contacts.web import SetupPages, delete_page, link_prefix, next_url, render_rows, save_form
 from interactions import csv_export, selectors, services
@@ -53,13 +54,17 @@ from interactions.forms import (
 )
 from interactions.models import (
     DeliveryStatus,
+    DraftStatus,
     Evaluation,
     InteractionComment,
+    InteractionDraft,
     InteractionGroup,
     InteractionLogEntry,
     InteractionTemplate,
     InteractionTemplateContent,
 )
+from interactions.selectors import get_draft_for_user
+from interactions.wizard import DraftStorage, require_logging_role
 
 ENTRY_PAGE_SIZE = 50
 DRAFT_PAGE_SIZE = 50
@@ -355,13 +360,15 @@ def entry_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "interactions/entry_detail.html", context)
 
 
-def _stream_file(name: str) -> FileResponse:
-    """A stored file as a download, read through Django's storage API (any backend)."""
+def _stream_file(name: str, filename: str = "") -> FileResponse:
+    """A stored file as a download named ``filename`` (else the stored file's own name), read
+    through Django's storage API (any backend)."""
     try:
         handle = default_storage.open(name, "rb")
     except FileNotFoundError as exc:
         raise Http404(_("The attachment file is missing from storage.")) from exc
-    return FileResponse(handle, as_attachment=True, filename=posixpath.basename(name))
+    filename = filename or posixpath.basename(name)
+    return FileResponse(handle, as_attachment=True, filename=filename)
 
 
 @require_safe
@@ -370,7 +377,7 @@ def entry_attachment(request: HttpRequest, pk: int) -> FileResponse:
     entry = selectors.get_entry_for_user(request, pk)
     if not entry.attachment:
         raise Http404(_("This entry has no attachment."))
-    return _stream_file(entry.attachment.name)
+    return _stream_file(entry.attachment.name, entry.attachment_filename)
 
 
 @permission_required("interactions.add_interactionlogentry", raise_exception=True)
@@ -651,3 +658,97 @@ group_create, group_edit, group_delete = SetupPages(
     saved=gettext_lazy("Group %(group)s saved."),
     delete_note=HISTORY_NOTE,
 ).views()
+
+
+# --- Create Interaction: starting, resuming, cancelling and deleting drafts ------------------
+# (The steps are the wizards: interactions.wizard, segments.wizard.)
+
+
+def _posted_id(request: HttpRequest, name: str) -> int | None:
+    value = request.POST.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+@require_POST
+def wizard_start(request: HttpRequest) -> HttpResponse:
+    """`Create Interaction`: a new draft, then step 1. A POST, as it writes: a link prefetch or a
+    crawler makes no drafts. contact= and salesperson= fix the context; campaign=, opportunity=,
+    prefill_contact= and prefill_salesperson= (the entry list's filter) only pre-fill."""
+    require_logging_role(request)
+    contact = salesperson = None
+    if (contact_id := _posted_id(request, "contact")) is not None:
+        contact = get_contact_for_user(request, contact_id)
+        if contact.privacy_blocked:
+            messages.error(
+                request,
+                _("%(contact)s is privacy blocked: no new interactions can be logged for it.")
+                % {"contact": contact},
+            )
+            return redirect(contact)
+    if (salesperson_id := _posted_id(request, "salesperson")) is not None:
+        salesperson = get_salesperson_for_user(request, salesperson_id)
+    names = ("campaign", "opportunity", "prefill_contact", "prefill_salesperson")
+    prefill = {name: value for name in names if (value := _posted_id(request, name)) is not None}
+    draft = services.draft_start(
+        user=request.user,
+        contact=contact,
+        salesperson=salesperson,
+        state=DraftStorage.new_state(prefill=prefill),
+    )
+    return redirect(draft.wizard_url())
+
+
+def _finished_already(request: HttpRequest, draft: InteractionDraft) -> HttpResponse:
+    if draft.context_segment_id:
+        messages.info(request, _("This interaction has already been assigned."))
+    else:
+        messages.info(request, _("This interaction has already been logged."))
+    return redirect("interactions:draft_list")
+
+
+def wizard_resume(request: HttpRequest, draft_id) -> HttpResponse:
+    """`Resume`: back to the step the draft was left on."""
+    draft = get_draft_for_user(request, draft_id)
+    require_logging_role(request)
+    if draft.status == DraftStatus.FINISHED:
+        return _finished_already(request, draft)
+    return redirect(draft.wizard_url())
+
+
+def wizard_cancel(request: HttpRequest, draft_id) -> HttpResponse:
+    """ "Do you want to finish this interaction later?" Yes postpones, No discards."""
+    draft = get_draft_for_user(request, draft_id)
+    choice = request.POST.get("choice") if request.method == "POST" else None
+    if draft.status == DraftStatus.FINISHED:
+        return _finished_already(request, draft)
+    if choice not in ("yes", "no"):
+        return render(request, "interactions/wizard_cancel.html", {"draft": draft, "nav": "drafts"})
+    started_from = draft.context_contact or draft.context_segment
+    try:
+        if choice == "yes":
+            services.draft_postpone(draft=draft)
+        else:
+            services.draft_delete(draft=draft)
+    except services.DraftFinished:  # its Finish, in another tab, committed first
+        return _finished_already(request, draft)
+    except RecordGone as gone:  # discarded in another tab
+        messages.info(request, gone.message)
+        return redirect("interactions:draft_list")
+    if choice == "yes":
+        messages.success(request, _("Saved. You can resume it under Postponed Interactions."))
+        return redirect("interactions:draft_list")
+    messages.info(request, _("The interaction was discarded."))
+    return redirect(started_from or "interactions:entry_list")
+
+
+def draft_delete(request: HttpRequest, draft_id) -> HttpResponse:
+    draft = get_draft_for_user(request, draft_id)
+    if request.method != "POST":
+        context = {"draft": draft, "nav": "drafts"}
+        return render(request, "interactions/draft_confirm_delete.html", context)
+    try:
+        services.draft_delete(draft=draft)
+    except services.DraftFinished:
+        return _finished_already(request, draft)
+    messages.success(request, _("The postponed interaction was deleted."))
+    return redirect("interactions:draft_list")

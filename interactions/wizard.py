@@ -1,560 +1,443 @@
-"""The Create Interaction wizard: django-formtools with its state in the draft's row.
+"""The Create Interaction wizards: django-formtools, with the state in the draft's row.
 
-Each run is an `InteractionDraft` whose UUID is in the URL, so two tabs never share state and
-a draft survives logout, session expiry and restarts. The view stays thin: storage, a few
-overrides, and `interaction_log` for the actual write.
+Each run is an `InteractionDraft` whose UUID is in the URL, so two tabs never share state and a
+draft survives logout and restarts. `DraftWizard` is what both wizards share (storage, steps,
+Back and Cancel, content that follows the template, `Finish`); `ContactWizard` logs an
+interaction for a contact, `segments.wizard.SegmentWizard` assigns one to a segment. A request:
+`DraftStorage` reads the URL's draft (its owner's only), formtools validates the posted step or
+renders one, and a POST writes the draft back; `Finish` hands every step's cleaned data to one
+service that owns its transaction.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-from collections import OrderedDict
-from collections.abc import Callable
+from functools import cached_property
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import prefetch_related_objects
-from django.http import HttpResponseRedirect
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView, WizardView
 
 from contacts.models import Contact, CorrespondenceType, Salesperson
+from contacts.services import RecordGone
 from interactions.merge import merge, merge_values
-from interactions.models import WIZARD_STEPS, DraftStatus, InteractionTemplate
+from interactions.models import WIZARD_STEPS, DraftStatus, InteractionDraft
 from interactions.selectors import get_draft_for_user
 from interactions.services import (
-    draft_delete,
-    draft_postpone,
-    draft_start,
-    interaction_log,
+    DraftFinished,
+    interaction_finish,
+    interaction_language,
     resolve_correspondence_type,
 )
-from interactions.wizard_forms import (
-    ContentForm,
-    RelatedForm,
-    ResultForm,
-    SegmentTypeForm,
-    TypeForm,
-)
-
-_UNSET = object()  # step 1 not looked at yet in this request
-CONTROL_KEYS = {"csrfmiddlewaretoken", "wizard_goto_step", "wizard_cancel"}
-
-# A draft started from a segment needs two things from `segments`: `assign` (what `Finish` does:
-# assign the interaction to the segment) and `lines_follow` (the last step says how many lines
-# will follow and which personalised ones will not). `segments` depends on this app, so it
-# registers them here at start-up (`SegmentsConfig.ready`) instead of this module importing it.
-SEGMENT_SERVICES: dict[str, Callable] = {}
+from interactions.wizard_forms import ContentForm, RelatedForm, ResultForm, TypeForm
 
 
-class DraftFileStorage:
-    """Uploads of a draft kept under drafts/<uuid>/ in Django's default storage."""
-
-    def __init__(self, draft_id):
-        self.folder = f"drafts/{draft_id}/"
-
-    def save(self, name, content):
-        return default_storage.save(self.folder + name.rsplit("/", 1)[-1], content)
-
-    def open(self, name, mode="rb"):
-        return default_storage.open(name, mode)
-
-    def delete(self, name):
-        default_storage.delete(name)
+def require_logging_role(request) -> None:
+    """A user whose role was taken away since starting a draft may discard it, not finish it.
+    (Asked after the draft was fetched: someone else's draft stays a 404.)"""
+    if not request.user.has_perm("interactions.add_interactionlogentry"):
+        raise PermissionDenied
 
 
 class DraftStorage(BaseStorage):
-    """Wizard state read from and written to `InteractionDraft.state` (owner-scoped)."""
+    """The wizard's state in `InteractionDraft.state`, the one place that knows formtools'
+    layout (step, posted step data, step files, extra data); uploads wait in the draft's
+    folder. Another user's draft is a 404."""
 
     def __init__(self, prefix, request=None, file_storage=None):
         super().__init__(prefix, request, file_storage)
         self.draft = get_draft_for_user(request, prefix.removeprefix("draft_"))
         self.init_data()
-        self.data.update(copy.deepcopy(self.draft.state or {}))
-        self._saved = self._dump()
-        self._saved_type = copy.deepcopy(self._type_data())
-        # Set once `Finish` has handed the draft to the service: nothing more to write.
-        self.finalized = False
-        # Step 1's validated values when the wizard has them (it just validated a new step 1).
-        self.type_values: dict | None = None
+        self.data.update(copy.deepcopy(self.draft.state))
+        self.loaded = copy.deepcopy(self.data)
+        self.missing_files = False
 
-    def _dump(self) -> str:
-        return json.dumps(self.data, sort_keys=True, default=str)
+    @staticmethod
+    def new_state(*, prefill: dict) -> dict:
+        return {"step": None, "step_data": {}, "step_files": {}, "extra_data": {"prefill": prefill}}
 
-    def _type_data(self) -> dict:
-        return self.data[self.step_data_key].get("type", {})
+    def save(self, summary: dict) -> None:
+        """Write the state and ``summary`` (the list's columns) back, if it changed; a draft
+        finished meanwhile stays as it is (a deleted one has no row left)."""
+        if self.data != self.loaded:
+            drafts = InteractionDraft.objects.filter(pk=self.draft.pk)
+            drafts.exclude(status=DraftStatus.FINISHED).update(
+                state=self.data,
+                current_step=self.current_step or "",
+                updated_at=timezone.now(),
+                **summary,
+            )
 
-    def update_response(self, response):
-        super().update_response(response)
-        # Only a POST writes: a GET (a prefetch, a crawler, a reload) never changes the draft.
-        if self.request.method == "POST" and not self.finalized and self._dump() != self._saved:
-            self.save()
+    def reset(self) -> None:
+        """formtools resets after `done()`; the `Finish` services drop the state and files."""
 
-    def save(self) -> None:
-        draft = self.draft
-        draft.state = self.data
-        draft.current_step = self.data.get(self.step_key) or ""
-        fields = ["state", "current_step", "updated_at"]
-        type_data = self._type_data()
-        if type_data != self._saved_type:
-            self._summarise(type_data)
-            fields += ["contact", "template", "description"]
-        draft.save(update_fields=fields)
-        self._saved = self._dump()
-        self._saved_type = copy.deepcopy(type_data)
+    def update_step_data(self, step: str, **values: str) -> None:
+        stored = self.data[self.step_data_key].setdefault(step, {})
+        stored.update({f"{step}-{name}": [value] for name, value in values.items()})
 
-    def _summarise(self, type_data: dict) -> None:
-        """The list columns of `Postponed Interactions` (contact, template, description),
-        from step 1's data; only worked out again when step 1 changed."""
-        draft = self.draft
-        if self.type_values is not None:  # validated (a description without its outer spaces)
-            draft.contact = self.type_values.get("contact")
-            draft.template = self.type_values["template"]
-            description = self.type_values["description"] or draft.template.description
-            draft.description = description[:100]
-            return
-        number = (type_data.get("type-contact") or [""])[0]
-        if number:
-            draft.contact = Contact.objects.filter(number__iexact=number.strip()).first()
-        elif draft.context_contact_id:
-            draft.contact_id = draft.context_contact_id
-        template_id = (type_data.get("type-template") or [""])[0]
-        draft.template = (
-            InteractionTemplate.objects.filter(pk=template_id).first()
-            if template_id.isdigit()
-            else None
-        )
-        description = (type_data.get("type-description") or [""])[0]
-        draft.description = (description or (draft.template.description if draft.template else ""))[
-            :100
-        ]
+    def get_step_files(self, step):
+        """The step's uploads; one whose file went (a `Finish` or discard of this draft that
+        committed meanwhile, or a Replace in another tab) is left out (`missing_files`)."""
+        stored = self.data[self.step_files_key].get(step, {})
+        for field, meta in list(stored.items()):
+            if (step, field) in self._files:
+                continue
+            try:
+                handle = default_storage.open(meta["tmp_name"])
+            except FileNotFoundError:
+                self.missing_files = True
+                del stored[field]
+                continue
+            details = {key: value for key, value in meta.items() if key != "tmp_name"}
+            self._files[(step, field)] = UploadedFile(file=handle, **details)
+        return {field: self._files[(step, field)] for field in stored} or None
 
+    def set_step_files(self, step, files) -> None:
+        """Keep the step's new uploads in the draft's folder; a replaced one is deleted."""
+        stored = self.data[self.step_files_key].setdefault(step, {})
+        for field, upload in (files or {}).items():
+            if field in stored:
+                default_storage.delete(stored[field]["tmp_name"])
+            folder = InteractionDraft.files_folder(self.draft.pk)
+            meta = {
+                key: getattr(upload, key) for key in ("name", "content_type", "size", "charset")
+            }
+            stored[field] = {"tmp_name": default_storage.save(folder + upload.name, upload), **meta}
 
-def _not_for_segment(wizard: InteractionWizard) -> bool:
-    """A segment's Create Interaction assigns, it logs nothing: no Result step."""
-    return wizard.draft.context_segment_id is None
+    def remove_files(self, step: str) -> None:
+        for meta in self.data[self.step_files_key].pop(step, {}).values():
+            default_storage.delete(meta["tmp_name"])
 
-
-def _needs_content(wizard: InteractionWizard) -> bool:
-    values = wizard.type_values()
-    if values is None:
-        return False
-    template = values["template"]
-    return bool(template.contents.all()) or wizard.correspondence_type() == CorrespondenceType.EMAIL
+    def file_names(self, step: str) -> dict[str, str]:
+        """The step's uploads by field: the names they were uploaded with."""
+        stored = self.data[self.step_files_key].get(step, {})
+        return {field: meta["name"] for field, meta in stored.items()}
 
 
-class InteractionWizard(NamedUrlWizardView):
+def _same_text(typed: str, offered: str) -> bool:
+    """A browser posts a textarea's lines ending in CRLF; a template's end in LF."""
+    return typed.replace("\r\n", "\n").strip() == offered.replace("\r\n", "\n").strip()
+
+
+class DraftWizard(NamedUrlWizardView):
+    """What both wizards share. A subclass gives `form_list` (step 1 is "type"; "content" is
+    shown when the template has content or it is an email), the forms' kwargs and defaults,
+    and `handles(draft)`, `finish(values)` and `already_finished()`."""
+
     storage_name = "interactions.wizard.DraftStorage"
+    file_storage = default_storage  # DraftStorage keeps each draft's uploads in its folder
+    template_name = "interactions/wizard.html"
+    finished = False  # the Finish service committed: nothing more to write
+
+    def dispatch(self, request, *args, **kwargs):
+        response = super().dispatch(request, *args, **kwargs)
+        # Only a POST writes: a GET (a prefetch, a crawler, a reload) never changes the draft.
+        if request.method == "POST" and not self.finished:
+            self.storage.save(self.summary())
+        return response
+
+    def get_prefix(self, request, *args, **kwargs):
+        return f"draft_{kwargs['draft_id']}"
+
+    def get_step_url(self, step):
+        return self.draft.wizard_url(step)
+
+    @property
+    def draft(self) -> InteractionDraft:
+        return self.storage.draft
+
+    def refusal(self):
+        """A response instead of a step, when the draft is not (any more) for this wizard."""
+        require_logging_role(self.request)
+        if not self.handles(self.draft):
+            return redirect(self.draft.wizard_url())
+        if self.draft.status == DraftStatus.FINISHED:
+            self.finished = True
+            return self.already_finished()
+        return None
+
+    def get(self, request, *args, **kwargs):
+        if refusal := self.refusal():
+            return refusal
+        steps = self.get_form_list()
+        if kwargs["step"] not in steps:
+            # The finish URL (`Finish` is a POST of the last step), or a step this draft lacks.
+            current = self.steps.current
+            return redirect(self.get_step_url(current if current in steps else "type"))
+        return super().get(request, *args, **kwargs)
+
+    def post(self, *args, **kwargs):
+        if refusal := self.refusal():
+            return refusal
+        posted = self.request.POST
+        if posted.get(f"{self.prefix}-current_step") not in self.get_form_list():
+            # A stale tab or a tampered form: show the step the draft is really on.
+            return redirect(self.get_step_url(self.steps.current))
+        if "wizard_cancel" in posted:
+            self.keep_typed_data()
+            return redirect("interactions:wizard_cancel", draft_id=self.draft.pk)
+        if "wizard_remove_attachment" in posted or "wizard_reset_content" in posted:
+            self.keep_typed_data()
+            if "wizard_remove_attachment" in posted:
+                self.storage.remove_files("content")
+            else:
+                subject, body = self.offered_content(self.values)
+                self.storage.update_step_data("content", subject=subject, body=body)
+            return redirect(self.get_step_url("content"))
+        return super().post(*args, **kwargs)
+
+    def render_goto_step(self, goto_step, **kwargs):
+        self.keep_typed_data()  # Back keeps what was typed (formtools drops it)
+        return super().render_goto_step(goto_step, **kwargs)
+
+    def keep_typed_data(self) -> None:
+        """Store what is typed on the current step, valid or not."""
+        step = self.storage.current_step = self.steps.current
+        form = self.get_form(step, data=self.request.POST, files=self.request.FILES)
+        self.storage.set_step_data(step, self.process_step(form))
+        valid = {key: f for key, f in form.files.items() if key[len(step) + 1 :] not in form.errors}
+        self.storage.set_step_files(step, valid)
+
+    # --- the steps ---------------------------------------------------------------------------
+
+    @cached_property
+    def step_one(self):
+        """Step 1 as stored, a bound form validated at most once a request: the later steps'
+        conditions and defaults and the draft's summary read it. A posted step 1 replaces it."""
+        data = self.storage.get_step_data("type")
+        if data is not None:
+            return self.form_list["type"](data=data, prefix="type", **self.get_form_kwargs("type"))
+        return None
+
+    @property
+    def values(self) -> dict:
+        """Step 1's cleaned values once it is valid (with its template's content variants)."""
+        if self.step_one is None or not self.step_one.is_valid():
+            return {}
+        prefetch_related_objects([self.step_one.cleaned_data["template"]], "contents")
+        return self.step_one.cleaned_data
+
+    def get_form(self, step=None, data=None, files=None):
+        step = step or self.steps.current
+        if step == "type" and data is not None and data is not self.request.POST:
+            return self.step_one
+        # Defaults only for a form shown empty (a bound one shows its data): they cost queries.
+        initial = self.get_form_initial(step) if data is None and files is None else {}
+        kwargs = {"prefix": step, "initial": initial, **self.get_form_kwargs(step)}
+        return self.get_form_list()[step](data=data, files=files, **kwargs)
+
+    def get_form_step_data(self, form):
+        # This step's own fields only: never the CSRF token or the buttons.
+        return {key: value for key, value in form.data.lists() if key.startswith(f"{form.prefix}-")}
+
+    def process_step(self, form):
+        if form.prefix == "type":
+            self.follow_template(form.cleaned_data if form.is_valid() else {})
+            self.step_one = form
+        elif form.prefix == "content":
+            self.storage.extra_data.pop("content_kept", None)  # its notice has been seen
+        return self.get_form_step_data(form)
+
+    def needs_content(self) -> bool:
+        values = self.values
+        email = bool(values) and self.correspondence_type(values) == CorrespondenceType.EMAIL
+        return email or bool(values and values["template"].contents.all())
+
+    condition_dict = {"content": needs_content}
+
+    def language(self, values: dict) -> str:
+        contact, chosen = values.get("contact"), values["language"]
+        return interaction_language(template=values["template"], contact=contact, chosen=chosen)
+
+    def correspondence_type(self, values: dict) -> str:
+        template, contact = values["template"], values.get("contact")
+        chosen = values["correspondence_type"]
+        return chosen or resolve_correspondence_type(template=template, contact=contact)
+
+    def offered_content(self, values: dict) -> tuple[str, str]:
+        """The subject and body the Content step starts from, for step 1's ``values``."""
+        content = values["template"].content_for(self.language(values))
+        return (content.subject, content.body) if content else ("", "")
+
+    def follow_template(self, new: dict) -> None:
+        """A subject or body not edited follows step 1's new template (or language); an edited
+        one is kept, and the Content step says so."""
+        typed, old = self.storage.get_step_data("content"), self.values
+        if typed is None or not old or not new:
+            return
+        before, after = self.offered_content(old), self.offered_content(new)
+        for field, was, becomes in zip(("subject", "body"), before, after, strict=True):
+            if _same_text(typed.get(f"content-{field}", ""), was):
+                self.storage.update_step_data("content", **{field: becomes})
+            elif was != becomes:
+                self.storage.extra_data["content_kept"] = True
+
+    def summary(self) -> dict:
+        """The draft's Postponed Interactions columns: what of step 1 is valid, and the latest
+        description (the Result step's, else step 1's, else the template's)."""
+        if self.step_one is None:
+            return {}
+        self.step_one.is_valid()
+        values = self.step_one.cleaned_data
+        template = values.get("template")
+        described = (
+            (self.storage.get_step_data(step) or {}).get(f"{step}-description", "").strip()
+            for step in ("result", "type")
+        )
+        description = next(filter(None, described), template.description if template else "")
+        return {
+            "contact": values.get("contact") or self.draft.context_contact,
+            "template": template,
+            "description": description[:100],
+        }
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form=form, **kwargs)
+        current, steps = self.steps.current, list(self.get_form_list())
+        on_content = current == "content"
+        context.update(
+            draft=self.draft,
+            step_titles=[(step, WIZARD_STEPS[step], step == current) for step in steps],
+            step_title=WIZARD_STEPS[current],
+            is_last_step=current == steps[-1],
+            attachment=on_content and self.storage.file_names("content").get("content-attachment"),
+            content_kept=on_content and self.storage.extra_data.get("content_kept", False),
+        )
+        return context
+
+    # --- Finish ------------------------------------------------------------------------------
+
+    def render_done(self, form, **kwargs):
+        # Logs at once: NamedUrlWizardView would redirect to the done URL and log on its GET.
+        return WizardView.render_done(self, form, **kwargs)
+
+    def done(self, form_list, form_dict, **kwargs):
+        if self.storage.missing_files:
+            # Its upload went with a Finish or discard committed meanwhile, or another tab
+            # replaced it: never finish without it. The step, read again, shows what happened.
+            self.finished = True  # (what this request read is out of date)
+            return redirect(self.request.path)
+        # Every step's cleaned data; a later step's wins (the Result's description).
+        values = {name: value for form in form_list for name, value in form.cleaned_data.items()}
+        try:
+            response = self.finish(values)
+        except DraftFinished:  # a Finish in another request committed first
+            response = self.already_finished()
+        except RecordGone as gone:  # discarded in another tab
+            messages.error(self.request, gone.message)
+            response = redirect("interactions:draft_list")
+        except ValidationError as problems:  # kept as typed, from step 1
+            for problem in problems.messages:
+                messages.error(self.request, problem)
+            self.storage.current_step = "type"
+            return redirect(self.get_step_url("type"))
+        self.finished = True
+        return response
+
+
+class ContactWizard(DraftWizard):
+    """Create Interaction for one contact: Type, Content, Related to, Result; `Finish` logs one
+    entry (`interaction_finish`)."""
+
     form_list = [
         ("type", TypeForm),
         ("content", ContentForm),
         ("related", RelatedForm),
         ("result", ResultForm),
     ]
-    condition_dict = {"content": _needs_content, "result": _not_for_segment}
-    template_name = "interactions/wizard.html"
-    file_storage = None  # set per request in dispatch(): the draft's own folder
 
-    # --- plumbing: the draft in the URL keys everything --------------------------------------
-
-    def dispatch(self, request, *args, **kwargs):
-        self.file_storage = DraftFileStorage(kwargs["draft_id"])
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_prefix(self, request, *args, **kwargs):
-        return f"draft_{kwargs['draft_id']}"
-
-    @property
-    def draft(self):
-        return self.storage.draft
-
-    @property
-    def segment(self):
-        """The segment this run was started from, or None for a contact's interaction."""
-        return self.draft.context_segment
-
-    def get_form_list(self):
-        form_list = super().get_form_list()
-        if self.draft.context_segment_id is not None:
-            # A copy: formtools may hand out its cached list or even the view's own form_list,
-            # which every later request (a contact's wizard too) would then see changed.
-            form_list = OrderedDict(form_list)
-            form_list["type"] = SegmentTypeForm
-        return form_list
-
-    def get_step_url(self, step):
-        return reverse(self.url_name, kwargs={"draft_id": self.draft.pk, "step": step})
-
-    def get(self, request, *args, **kwargs):
-        _require_logging_role(request)
-        if self.draft.status == DraftStatus.FINISHED:
-            return self._already_finished()
-        if kwargs.get("step") == self.done_step_name:
-            # `Finish` is a POST of the last step; a GET of its URL only shows the current step.
-            return redirect(self.get_step_url(self.steps.current))
-        return super().get(request, *args, **kwargs)
-
-    def post(self, *args, **kwargs):
-        _require_logging_role(self.request)
-        if self.draft.status == DraftStatus.FINISHED:
-            return self._already_finished()
-        posted_step = self.request.POST.get(f"{self.prefix}-current_step")
-        if posted_step not in self.get_form_list():
-            # A stale tab or a tampered form: show the step the draft is really on.
-            return redirect(self.get_step_url(self.steps.current))
-        if "wizard_cancel" in self.request.POST:
-            self._keep_typed_data()
-            return redirect("interactions:wizard_cancel", draft_id=self.draft.pk)
-        return super().post(*args, **kwargs)
-
-    def _already_finished(self):
-        """A replayed `Finish` (or an old tab) lands on what the draft produced."""
-        if self.segment is not None:
-            messages.info(self.request, _("This interaction has already been assigned."))
-            return redirect(self.segment.get_absolute_url())
-        entry = self.draft.log_entries.select_related("contact").first()
-        messages.info(self.request, _("This interaction has already been logged."))
-        if entry is not None:
-            return redirect(entry.contact.get_absolute_url())
-        return redirect("interactions:entry_list")
-
-    def render_goto_step(self, goto_step, **kwargs):
-        # `Back` keeps what was typed on the current step (formtools drops it by default).
-        self._keep_typed_data()
-        return super().render_goto_step(goto_step, **kwargs)
-
-    def _keep_typed_data(self) -> None:
-        step = self.steps.current
-        self.storage.current_step = step
-        form = self.get_form(step, data=self.request.POST, files=self.request.FILES)
-        self.storage.set_step_data(step, self.process_step(form))
-        files = {
-            key: upload
-            for key, upload in form.files.items()
-            if key.removeprefix(f"{step}-") not in form.errors
-        }
-        if files:
-            self.storage.set_step_files(step, files)
-
-    def get_form_step_data(self, form):
-        # Only this step's own fields: never the CSRF token or the navigation buttons.
-        prefix = f"{form.prefix}-"
-        return {
-            key: values
-            for key, values in form.data.lists()
-            if key.startswith(prefix) and key not in CONTROL_KEYS
-        }
-
-    def process_step(self, form):
-        data = self.get_form_step_data(form)
-        step_data = self.storage.data[self.storage.step_data_key]
-        if form.prefix == "type":
-            # A contact found by its name (or picked from the matches) is stored by its number.
-            data.pop("type-contact_pick", None)
-            form.is_valid()  # cleaned_data, also of a step kept invalid (Back, Cancel)
-            contact = form.cleaned_data.get("contact")
-            if contact is not None and not form.fields["contact"].disabled:
-                data["type-contact"] = [contact.number]
-            # About to be stored: the next step's conditions and defaults ask for it, and the
-            # draft's list columns are worked out from it.
-            # (Not `type_form()`: the storage still holds the step 1 this one replaces.)
-            self._remember_type_form(data, form)
-            known = self._type_form
-            self.storage.type_values = known.cleaned_data if known is not None else None
-            self._follow_template_change(data)
-            if "result" in step_data and data.get("type-description"):
-                step_data["result"]["result-description"] = data["type-description"]
-        elif form.prefix == "result" and "type" in step_data:
-            step_data["type"]["type-description"] = data.get("result-description", [""])
-        return data
-
-    def _follow_template_change(self, new_type_data: dict) -> None:
-        """A new template replaces the content only if the user had not edited it."""
-        step_data = self.storage.data[self.storage.step_data_key]
-        old = step_data.get("type", {}).get("type-template")
-        if old == new_type_data.get("type-template") or "content" not in step_data:
-            return
-        generated = self.storage.extra_data.get("generated_content")
-        content = step_data["content"]
-        if generated and content.get("content-body", [""])[0] == generated.get("body"):
-            del step_data["content"]
-            self.storage.extra_data.pop("generated_content", None)
-
-    # --- what the steps know about each other ------------------------------------------------
-
-    def type_values(self) -> dict | None:
-        """Step 1's validated values (conditions and initials ask for them), or None."""
-        form = self.type_form()
-        return form.cleaned_data if form is not None else None
-
-    def type_form(self):
-        """Step 1's stored data as a validated form (None if there is none or it is invalid),
-        built once for as long as the stored data stays the same.
-
-        The form is built without `get_form_initial()`: bound data needs no defaults, and
-        working them out costs queries (the default salesperson). The template's content
-        variants are read here once for the conditions and initials that ask for them.
-        """
-        stored = self.storage.get_step_data("type")
-        if getattr(self, "_type_form_data", _UNSET) != stored:
-            form = None
-            if stored is not None:
-                form_class = self.get_form_list()["type"]
-                form = form_class(
-                    data=stored,
-                    prefix=self.get_form_prefix("type", form_class),
-                    **self.get_form_kwargs("type"),
-                )
-            self._remember_type_form(stored, form)
-        return self._type_form
-
-    def _remember_type_form(self, data, form) -> None:
-        """Keep ``form`` (None if invalid) as step 1 while the stored step 1 is ``data``."""
-        valid = form is not None and form.is_valid()
-        if valid:
-            prefetch_related_objects([form.cleaned_data["template"]], "contents")
-        self._type_form_data = copy.deepcopy(data)
-        self._type_form = form if valid else None
-
-    def get_form(self, step=None, data=None, files=None):
-        # `Finish` validates every step again: step 1's stored data may be validated already.
-        # That form was built without the wizard's `initial`, which no step-1 field takes its
-        # value from (TypeForm sets the fixed contact itself).
-        if step == "type" and data is not None and data == self.storage.get_step_data("type"):
-            form = self.type_form()
-            if form is not None:
-                return form
-        return super().get_form(step, data, files)
-
-    def correspondence_type(self) -> str:
-        values = self.type_values()
-        if values is None:
-            return ""
-        if values["correspondence_type"]:
-            return values["correspondence_type"]
-        if self.segment is not None:
-            # Resolved per contact when the header is applied to the lines.
-            return values["template"].correspondence_type
-        return resolve_correspondence_type(template=values["template"], contact=values["contact"])
-
-    def language(self) -> str:
-        values = self.type_values() or {}
-        contact = values.get("contact")
-        template = values.get("template")
-        return (
-            values.get("language")
-            or (contact.language if contact else "")
-            or (template.language if template else "")
-        )
+    def handles(self, draft):
+        return draft.context_segment_id is None
 
     def get_form_kwargs(self, step=None):
-        if self.segment is not None:
-            # Delivering is decided when the segment is logged (`Send Attachments`).
-            return {"content": {"is_email": False}, "related": {"for_segment": True}}.get(step, {})
         if step == "type":
             return {"fixed_contact": self.draft.context_contact}
-        values = self.type_values() or {}
+        values = self.values
         contact = values.get("contact")
         if step == "content":
-            return {
-                "contact": contact,
-                "is_email": self.correspondence_type() == CorrespondenceType.EMAIL,
-            }
+            email = bool(values) and self.correspondence_type(values) == CorrespondenceType.EMAIL
+            return {"contact": contact, "is_email": email}
         if step == "related":
             return {"company": contact.company_contact if contact else None}
         return {}
 
     def get_form_initial(self, step):
-        if self.segment is not None:
-            return self._segment_initial(step)
-        prefill = self.storage.extra_data.get("prefill", {})
-        values = self.type_values() or {}
+        prefill, values = self.storage.extra_data.get("prefill", {}), self.values
         template = values.get("template")
         if step == "type":
-            return self._type_initial(prefill)
+            return self.type_initial(prefill)
         if step == "content" and template is not None:
-            content = template.content_for(self.language())
-            initial = {
-                "subject": content.subject if content else "",
-                "body": content.body if content else "",
-                "deliver": bool(content) and self.correspondence_type() == CorrespondenceType.EMAIL,
-            }
-            self.storage.extra_data["generated_content"] = {"body": initial["body"]}
-            return initial
+            subject, body = self.offered_content(values)
+            email = self.correspondence_type(values) == CorrespondenceType.EMAIL
+            return {"subject": subject, "body": body, "deliver": email and bool(subject or body)}
         if step == "related":
-            campaign = prefill.get("campaign") or (template.campaign_id if template else None)
             return {
-                "campaign": campaign,
+                "campaign": prefill.get("campaign") or (template.campaign_id if template else None),
                 "campaign_target": bool(template and template.campaign_target),
                 "campaign_response": bool(template and template.campaign_response),
                 "opportunity": prefill.get("opportunity"),
             }
-        if step == "result":
+        if step == "result" and template is not None:
             return {
-                "description": values.get("description", ""),
-                "cost": template.unit_cost if template else 0,
-                "duration": template.unit_duration if template else 0,
+                "description": values["description"],
+                "cost": template.unit_cost,
+                "duration": template.unit_duration,
                 "was_successful": True,
             }
         return {}
 
-    def _segment_initial(self, step) -> dict:
-        """Running Create Interaction again on a segment starts from what its header has."""
-        segment = self.segment
-        assigned = segment.template
-        values = self.type_values() or {}
-        template = values.get("template")
-        if step == "type":
-            if assigned is None:
-                return {}
-            initial = {
-                "template": assigned,
-                "ignore_contact_corres_type": segment.ignore_contact_corres_type,
-            }
-            # Only what differs from the template, so that choosing another template brings
-            # that template's defaults.
-            if segment.interaction_description != assigned.description:
-                initial["description"] = segment.interaction_description
-            if segment.language != assigned.language:
-                initial["language"] = segment.language
-            if segment.correspondence_type != assigned.correspondence_type:
-                initial["correspondence_type"] = segment.correspondence_type
-            return initial
-        same = template is not None and template == assigned
-        if step == "content" and template is not None:
-            if same and segment.language == self.language() and (segment.subject or segment.body):
-                initial = {"subject": segment.subject, "body": segment.body}
-            else:
-                content = template.content_for(self.language())
-                initial = {
-                    "subject": content.subject if content else "",
-                    "body": content.body if content else "",
-                }
-            self.storage.extra_data["generated_content"] = {"body": initial["body"]}
-            return initial
-        if step == "related" and template is not None:
-            source = segment if same else template
-            return {
-                "campaign": source.campaign_id,
-                "campaign_target": source.campaign_target,
-                "campaign_response": source.campaign_response,
-            }
-        return {}
-
-    def _type_initial(self, prefill: dict) -> dict:
+    def type_initial(self, prefill: dict) -> dict:
         now = timezone.localtime()
         contact = self.draft.context_contact
         if contact is None and prefill.get("prefill_contact"):
             contact = Contact.objects.filter(pk=prefill["prefill_contact"]).first()
-        return {
-            "contact": contact,
-            "salesperson": self._default_salesperson(contact, prefill),
-            "date": now.date(),
-            "time": now.time().replace(second=0, microsecond=0),
-        }
-
-    def _default_salesperson(self, contact, prefill) -> Salesperson | None:
-        """The salesperson started from, else the user's own, else the contact's (not blocked)."""
+        # The salesperson started from, else the user's own, else the contact's (not blocked).
         candidates = [
             self.draft.context_salesperson,
             getattr(self.request.user, "salesperson", None),
             contact.salesperson if contact else None,
         ]
         if prefill.get("prefill_salesperson"):
-            candidates.insert(
-                0, Salesperson.objects.filter(pk=prefill["prefill_salesperson"]).first()
-            )
-        return next((s for s in candidates if s is not None and not s.blocked), None)
+            chosen = Salesperson.objects.filter(pk=prefill["prefill_salesperson"]).first()
+            candidates.insert(0, chosen)
+        return {
+            "contact": contact,
+            "salesperson": next((s for s in candidates if s is not None and not s.blocked), None),
+            "date": now.date(),
+            "time": now.time().replace(second=0, microsecond=0),
+        }
 
-    # --- rendering and finishing -------------------------------------------------------------
+    def process_step(self, form):
+        data = super().process_step(form)
+        if form.prefix == "type":
+            # A contact found by its name (or picked from the matches) is stored by its number.
+            data.pop("type-contact_pick", None)
+            if (contact := form.cleaned_data.get("contact")) and not form["contact"].field.disabled:
+                data["type-contact"] = [contact.number]
+            # The Result's description is step 1's shown again.
+            if self.storage.get_step_data("result") and data.get("type-description", [""])[0]:
+                self.storage.update_step_data("result", description=data["type-description"][0])
+        return data
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
-        context["draft"] = self.draft
-        context["step_titles"] = [
-            (step, WIZARD_STEPS[step], step == self.steps.current) for step in self.get_form_list()
-        ]
-        context["step_title"] = WIZARD_STEPS[self.steps.current]
-        context["is_last_step"] = self.steps.current == self.steps.last
-        if self.segment is not None and context["is_last_step"]:
-            context["segment_follow"] = SEGMENT_SERVICES["lines_follow"](self.segment)
-        if self.steps.current == "content":
-            context["stored_attachment"] = (
-                self.storage.data[self.storage.step_files_key].get("content", {}).get("attachment")
+        if self.steps.current == "content" and (values := self.values).get("contact"):
+            merged = merge_values(
+                contact=values["contact"], salesperson=values["salesperson"], date=values["date"]
             )
-            context["preview"] = self._preview(form)
+            subject, body = form["subject"].value() or "", form["body"].value() or ""
+            context["preview"] = {"subject": merge(subject, merged), "body": merge(body, merged)}
         return context
 
-    def _preview(self, form) -> dict | None:
-        values = self.type_values() or {}
-        contact = values.get("contact")
-        if contact is None:
-            return None
-        subject = form["subject"].value() or ""
-        body = form["body"].value() or ""
-        merged = merge_values(
-            contact=contact, salesperson=values.get("salesperson"), date=values.get("date")
-        )
-        return {"subject": merge(subject, merged), "body": merge(body, merged)}
-
-    def render_done(self, form, **kwargs):
-        # `Finish` logs at once. formtools' NamedUrlWizardView would first redirect to the
-        # done step's URL and log on that GET: one more round trip for every interaction, and
-        # done() ends in a redirect anyway (post/redirect/get). The done URL still works.
-        return WizardView.render_done(self, form, **kwargs)
-
-    def done(self, form_list, form_dict, **kwargs):
-        if self.segment is not None:
-            return self._assign_to_segment(form_dict)
-        kind = form_dict["type"].cleaned_data
-        content = form_dict["content"].cleaned_data if "content" in form_dict else {}
-        related = form_dict["related"].cleaned_data
-        result = form_dict["result"].cleaned_data
-        template = kind["template"]
-        try:
-            entry = interaction_log(
-                draft=self.draft,
-                user=self.request.user,
-                contact=kind["contact"],
-                template=template,
-                description=result["description"],
-                salesperson=kind["salesperson"],
-                date=kind["date"],
-                time=kind["time"],
-                language=self.language(),
-                correspondence_type=self.correspondence_type(),
-                information_flow=kind["information_flow"] or template.information_flow,
-                initiated_by=kind["initiated_by"] or template.initiated_by,
-                subject=content.get("subject", ""),
-                body=content.get("body", ""),
-                attachment=content.get("attachment"),
-                deliver=content.get("deliver", False),
-                campaign=related["campaign"],
-                campaign_target=related["campaign_target"],
-                campaign_response=related["campaign_response"],
-                opportunity=related["opportunity"],
-                evaluation=result["evaluation"],
-                attempt_failed=not result["was_successful"],
-                cost=result["cost"],
-                duration=result["duration"],
-                comments=result["comments"],
-            )
-        except ValidationError as problems:
-            for problem in problems.messages:
-                messages.error(self.request, problem)
-            # Keep everything typed: save now, and ignore formtools' reset after done().
-            self.storage.current_step = "type"
-            self.storage.save()
-            self.storage.finalized = True
-            return redirect(self.get_step_url("type"))
-        self.storage.finalized = True
+    def finish(self, values):
+        entry = interaction_finish(draft=self.draft, user=self.request.user, values=values)
         messages.success(
             self.request,
             _("Interaction logged as entry %(no)s: %(description)s.")
@@ -562,153 +445,8 @@ class InteractionWizard(NamedUrlWizardView):
         )
         return redirect(entry.contact.get_absolute_url())
 
-    def _assign_to_segment(self, form_dict):
-        kind = form_dict["type"].cleaned_data
-        content = form_dict["content"].cleaned_data if "content" in form_dict else {}
-        related = form_dict["related"].cleaned_data
-        segment = self.segment
-        try:
-            following = SEGMENT_SERVICES["assign"](
-                draft=self.draft,
-                user=self.request.user,
-                template=kind["template"],
-                interaction_description=kind["description"],
-                language=self.language(),
-                correspondence_type=kind["correspondence_type"],
-                ignore_contact_corres_type=kind["ignore_contact_corres_type"],
-                information_flow=kind["information_flow"],
-                initiated_by=kind["initiated_by"],
-                subject=content.get("subject", ""),
-                body=content.get("body", ""),
-                attachment=content.get("attachment"),
-                campaign=related["campaign"],
-                campaign_target=related["campaign_target"],
-                campaign_response=related["campaign_response"],
-            )
-        except ValidationError as problems:
-            for problem in problems.messages:
-                messages.error(self.request, problem)
-            self.storage.current_step = "type"
-            self.storage.save()
-            self.storage.finalized = True
-            return redirect(self.get_step_url("type"))
-        except PermissionDenied:
-            # Logged meanwhile, or no longer the user's to change: the draft stays as it is.
-            self.storage.finalized = True
-            messages.error(
-                self.request,
-                _("Segment %(segment)s can no longer be changed; nothing was assigned.")
-                % {"segment": segment.number},
-            )
-            return redirect(segment.get_absolute_url())
-        self.storage.finalized = True
-        messages.success(
-            self.request,
-            _("Interaction %(template)s assigned to segment %(segment)s: %(lines)s lines follow.")
-            % {"template": kind["template"].code, "segment": segment.number, "lines": following},
-        )
-        return redirect(segment.get_absolute_url())
-
-
-def interaction_wizard_view():
-    return InteractionWizard.as_view(url_name="interactions:wizard", done_step_name="finish")
-
-
-# --- Entry points around the wizard ---------------------------------------------------------
-
-
-def _require_logging_role(request) -> None:
-    """Continuing a draft logs an interaction: a user whose role was taken away since the draft
-    was started may still discard it, not finish it. Checked after the draft was fetched, so
-    someone else's draft stays a 404."""
-    if not request.user.has_perm("interactions.add_interactionlogentry"):
-        raise PermissionDenied
-
-
-def _int_param(request, name) -> int | None:
-    value = request.POST.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
-@require_POST
-def wizard_start(request):
-    """`Create Interaction`: a new draft with the context it was started from, then step 1.
-
-    A POST, as it writes the draft: a link prefetch or a crawler must not make drafts. contact=
-    and salesperson= fix the context; campaign=, opportunity=, prefill_contact= and
-    prefill_salesperson= (from the Interaction Log Entries filter) only pre-fill.
-    """
-    from contacts.selectors import get_contact_for_user, get_salesperson_for_user
-
-    _require_logging_role(request)
-    contact = salesperson = None
-    if (contact_id := _int_param(request, "contact")) is not None:
-        contact = get_contact_for_user(request, contact_id)
-        if contact.privacy_blocked:
-            messages.error(
-                request,
-                _("%(contact)s is privacy blocked: no new interactions can be logged for it.")
-                % {"contact": contact},
-            )
-            return redirect(contact.get_absolute_url())
-    if (salesperson_id := _int_param(request, "salesperson")) is not None:
-        salesperson = get_salesperson_for_user(request, salesperson_id)
-    prefill = {
-        name: value
-        for name in ("campaign", "opportunity", "prefill_contact", "prefill_salesperson")
-        if (value := _int_param(request, name)) is not None
-    }
-    draft = draft_start(
-        user=request.user, contact=contact, salesperson=salesperson, prefill=prefill
-    )
-    return redirect_to_step(draft)
-
-
-def redirect_to_step(draft) -> HttpResponseRedirect:
-    """Straight to the step the draft is on (the first for a new one), without the extra hop
-    through `wizard_resume`."""
-    return redirect("interactions:wizard", draft_id=draft.pk, step=draft.current_step or "type")
-
-
-def wizard_resume(request, draft_id):
-    """`Resume`: back to the exact step the draft was left on."""
-    draft = get_draft_for_user(request, draft_id)
-    _require_logging_role(request)
-    if draft.status == DraftStatus.FINISHED:
-        messages.info(request, _("This interaction has already been logged."))
-        return redirect("interactions:draft_list")
-    return redirect_to_step(draft)
-
-
-def wizard_cancel(request, draft_id):
-    """ "Do you want to finish this interaction later?" Yes postpones, No discards."""
-    draft = get_draft_for_user(request, draft_id)
-    if draft.status == DraftStatus.FINISHED:
-        return wizard_resume(request, draft_id)
-    if request.method == "POST":
-        choice = request.POST.get("choice")
-        if choice == "yes":
-            draft_postpone(draft=draft)
-            messages.success(
-                request,
-                _("Saved. You can resume it under Postponed Interactions."),
-            )
-            return redirect("interactions:draft_list")
-        if choice == "no":
-            context = draft.context_contact or draft.context_segment
-            back = context.get_absolute_url() if context else None
-            draft_delete(draft=draft)
-            messages.info(request, _("The interaction was discarded."))
-            return redirect(back or "interactions:entry_list")
-    return render(request, "interactions/wizard_cancel.html", {"draft": draft, "nav": "drafts"})
-
-
-def draft_delete_view(request, draft_id):
-    draft = get_draft_for_user(request, draft_id)
-    if request.method == "POST":
-        draft_delete(draft=draft)
-        messages.success(request, _("The postponed interaction was deleted."))
-        return redirect("interactions:draft_list")
-    return render(
-        request, "interactions/draft_confirm_delete.html", {"draft": draft, "nav": "drafts"}
-    )
+    def already_finished(self):
+        """A replayed `Finish` (or an old tab) lands on what the draft logged."""
+        entry = self.draft.log_entries.select_related("contact").first()
+        messages.info(self.request, _("This interaction has already been logged."))
+        return redirect(entry.contact.get_absolute_url() if entry else "interactions:entry_list")

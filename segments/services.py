@@ -13,13 +13,11 @@ whatever the number of lines.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -28,13 +26,18 @@ from django.utils.translation import gettext as _
 from contacts.models import Contact, CorrespondenceType, MarketingSetup, Salesperson
 from contacts.services import lock_or_gone
 from interactions.models import (
-    DraftStatus,
     InteractionDraft,
     InteractionLogEntry,
     InteractionTemplate,
     InteractionTemplateContent,
 )
-from interactions.services import draft_files, resolve_correspondence_type
+from interactions.services import (
+    delete_draft_files_on_commit,
+    draft_mark_finished,
+    interaction_language,
+    lock_open_draft,
+    resolve_correspondence_type,
+)
 from segments.models import LoggedSegment, Segment, SegmentLine, SegmentStatus
 
 # A number the series hands out may already be in use (a segment made in the admin, say); skip
@@ -211,18 +214,8 @@ def segment_delete(*, segment: Segment, user) -> None:
     """Delete an open segment with its lines (its postponed Create Interaction drafts go too)."""
     with transaction.atomic(durable=True):
         locked = _lock_for_change(segment, user)
-        names = [
-            name
-            for draft in InteractionDraft.objects.filter(context_segment=locked)
-            for name in draft_files(draft)
-        ]
+        delete_draft_files_on_commit(InteractionDraft.objects.filter(context_segment=locked))
         locked.delete()
-        _delete_files_on_commit(names)
-
-
-def _delete_files_on_commit(names: list[str]) -> None:
-    if names:
-        transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
 
 
 # --- Line values from the header ---------------------------------------------------------------
@@ -412,73 +405,51 @@ def segment_remove_lines(*, segment: Segment, user, line_ids: Iterable[int]) -> 
 # --- Assigning the interaction (Create Interaction on a segment) -------------------------------
 
 
-def segment_interaction_assign(
-    *,
-    draft: InteractionDraft,
-    user,
-    template: InteractionTemplate,
-    interaction_description: str,
-    language: str = "",
-    correspondence_type: str = "",
-    ignore_contact_corres_type: bool = False,
-    information_flow: str = "",
-    initiated_by: str = "",
-    subject: str = "",
-    body: str = "",
-    attachment: File | None = None,
-    campaign=None,
-    campaign_target: bool = False,
-    campaign_response: bool = False,
-) -> int:
-    """`Finish` of Create Interaction on a segment: assign the interaction to the header and to
-    every line that is not personalised, and mark the draft finished, in one transaction.
+def segment_interaction_finish(*, draft: InteractionDraft, user, values: Mapping[str, Any]) -> int:
+    """`Finish` of Create Interaction on a segment: the interaction in the steps' cleaned
+    ``values`` goes to the header and to every line that is not personalised, and the draft is
+    finished, in one transaction. Returns the number of lines that followed.
 
-    A replayed Finish finds the draft finished and changes nothing. Returns the number of lines
-    that followed. Cost and duration come from the template (the segment wizard has no Result
-    step; the header form changes them).
+    The draft is locked first (see `interactions.services.interaction_finish` for what a second
+    `Finish` gets), then the segment. Cost and duration come from the template (there is no
+    Result step; the header form changes them).
     """
+    template = values["template"]
     with transaction.atomic(durable=True):
-        locked_draft = InteractionDraft.objects.select_for_update().get(pk=draft.pk)
-        if locked_draft.status == DraftStatus.FINISHED:
-            return 0
+        locked_draft = lock_open_draft(draft)
         segment = _lock_for_change(locked_draft.context_segment_id, user)
-        data = {
+        header = {
             "template": template,
-            "interaction_description": interaction_description or template.description,
-            "language": language,
-            "correspondence_type": correspondence_type or template.correspondence_type,
-            "ignore_contact_corres_type": ignore_contact_corres_type,
-            "information_flow": information_flow or template.information_flow,
-            "initiated_by": initiated_by or template.initiated_by,
+            "interaction_description": values["description"] or template.description,
+            "language": interaction_language(template=template, chosen=values["language"]),
+            "correspondence_type": values["correspondence_type"] or template.correspondence_type,
+            "ignore_contact_corres_type": values["ignore_contact_corres_type"],
+            "information_flow": values["information_flow"] or template.information_flow,
+            "initiated_by": values["initiated_by"] or template.initiated_by,
             "unit_cost": template.unit_cost,
             "unit_duration": template.unit_duration,
-            "subject": subject,
-            "body": body,
-            "campaign": campaign,
-            "campaign_target": campaign_target,
-            "campaign_response": campaign_response,
+            "subject": values.get("subject", ""),
+            "body": values.get("body", ""),
+            "campaign": values["campaign"],
+            "campaign_target": values["campaign_target"],
+            "campaign_response": values["campaign_response"],
         }
-        for name, value in data.items():
+        for name, value in header.items():
             setattr(segment, name, value)
-        if attachment is not None:
+        if attachment := values.get("attachment"):
             # Stored once with the segment; every entry it logs shares this file.
             segment.attachment_name = attachment.name
-            segment.attachment.save(attachment.name.rsplit("/", 1)[-1], attachment, save=False)
+            segment.attachment.save(attachment.name, attachment, save=False)
         else:
-            content = template.content_for(language)
+            content = template.content_for(header["language"])
             segment.attachment.name = content.attachment.name if content else ""
             segment.attachment_name = ""
         segment.full_clean(exclude=["number", "attachment"])
         segment.stamp(user)
         segment.save()
         following = _apply_header(segment, user=user)
-
-        names = draft_files(locked_draft)
-        _delete_files_on_commit(names)
-        locked_draft.status = DraftStatus.FINISHED
-        locked_draft.state = {}
-        locked_draft.save(update_fields=["status", "state", "updated_at"])
-        return following
+        draft_mark_finished(draft=locked_draft)
+    return following
 
 
 # --- Personalising a line ----------------------------------------------------------------------

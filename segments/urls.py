@@ -1,6 +1,7 @@
 from django.urls import path
 
 from segments import views
+from segments.wizard import SegmentWizard
 
 app_name = "segments"
 
@@ -22,6 +23,11 @@ urlpatterns = [
         name="segment_create_interaction",
     ),
     path("<int:pk>/log/", views.segment_log, name="segment_log"),
+    path(
+        "wizard/<uuid:draft_id>/<str:step>/",
+        SegmentWizard.as_view(url_name="segments:wizard", done_step_name="finish"),
+        name="wizard",
+    ),
     path("logged/", views.logged_segment_list, name="logged_segment_list"),
     path("logged/<int:pk>/", views.logged_segment_detail, name="logged_segment_detail"),
     path(

@@ -29,7 +29,6 @@ from contacts.services import RecordGone
 from contacts.web import link_prefix, render_rows
 from interactions.models import InteractionLogEntry
 from interactions.services import draft_start
-from interactions.wizard import redirect_to_step
 from segments import selectors, services
 from segments.forms import (
     AddContactForm,
@@ -350,7 +349,7 @@ def line_reset(request: HttpRequest, segment: Segment, line_pk: int) -> HttpResp
 def segment_create_interaction(request: HttpRequest, segment: Segment) -> HttpResponse:
     """`Create Interaction` on the segment: the wizard's steps 1-3 with the segment as context."""
     draft = draft_start(user=request.user, segment=segment)
-    return redirect_to_step(draft)
+    return redirect(draft.wizard_url())
 
 
 @segment_change_view

@@ -1,6 +1,8 @@
-"""Journey: Create Interaction from a contact card, postpone a second one, resume it, finish."""
+"""Journeys through Create Interaction in a real browser: create, postpone, resume and finish; a
+contact typed by name; content that follows the template; attachments; Postponed Interactions."""
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from interactions.models import DraftStatus, InteractionDraft, InteractionLogEntry
@@ -138,3 +140,149 @@ def test_postponed_interactions_say_what_each_draft_is_about(
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text="SEG00042")).to_contain_text("Segment SEG00042 Spring mailing")
     expect(rows.filter(has_text="no contact yet")).to_have_count(1)
+
+
+WORDS = {
+    "en": {
+        "username": "Username",
+        "password": "Password",
+        "log_in": "Log in",
+        "create": "Create Interaction",
+        "template": "Interaction Template",
+        "body": "Body",
+        "next": "Next",
+        "back": "Back",
+        "finish": "Finish",
+        "kept": "You edited this text; it was kept.",
+        "reset": "Reset to the template's text",
+        "logged": "Interaction logged as entry",
+    },
+    "nl": {
+        "username": "Gebruikersnaam",
+        "password": "Wachtwoord",
+        "log_in": "Aanmelden",
+        "create": "Interactie maken",
+        "template": "Interactiesjabloon",
+        "body": "Berichttekst",
+        "next": "Volgende",
+        "back": "Terug",
+        "finish": "Voltooien",
+        "kept": "U hebt deze tekst bewerkt; hij is behouden.",
+        "reset": "Terug naar de tekst van het sjabloon",
+        "logged": "Interactie geregistreerd als post",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_content_follows_the_template_until_edited(browser, live_server, owner, language):
+    words = WORDS[language]
+    person = factories.PersonFactory(name="Pia Peters", language=language)
+    for code in ("INTRO", "FOLLOW"):
+        template = factories.TemplateFactory(
+            code=code, description=code.title(), correspondence_type="email"
+        )
+        # Each template speaks the contact's language; the default variant is never shown.
+        factories.TemplateContentFactory(template=template, subject="-", body=f"{code} default")
+        factories.TemplateContentFactory(
+            template=template,
+            language=language,
+            subject=f"{code} {language}",
+            body=f"{code} {language}, line 1\n{code} {language}, line 2",
+        )
+    context = browser.new_context(locale="nl-NL" if language == "nl" else "en-GB")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label(words["username"]).fill(owner.username)
+    page.get_by_label(words["password"]).fill(factories.PASSWORD)
+    page.get_by_role("button", name=words["log_in"]).click()
+    page.goto(f"{live_server.url}{person.get_absolute_url()}")
+    page.get_by_role("button", name=words["create"]).click()
+    template = page.get_by_label(words["template"])
+    body = page.get_by_label(words["body"])
+
+    # INTRO, Next, Back, FOLLOW, Next: the text follows.
+    template.select_option(label="INTRO Intro")
+    page.get_by_role("button", name=words["next"]).click()
+    expect(body).to_have_value(f"INTRO {language}, line 1\nINTRO {language}, line 2")
+    page.get_by_role("button", name=words["back"]).click()
+    template.select_option(label="FOLLOW Follow")
+    page.get_by_role("button", name=words["next"]).click()
+    expect(body).to_have_value(f"FOLLOW {language}, line 1\nFOLLOW {language}, line 2")
+    expect(page.get_by_text(words["kept"])).to_have_count(0)
+
+    # Edited, Back, INTRO, Next: the edit is kept and the step says so; Reset brings INTRO's.
+    body.fill("My own words")
+    page.get_by_role("button", name=words["back"]).click()
+    template.select_option(label="INTRO Intro")
+    page.get_by_role("button", name=words["next"]).click()
+    expect(body).to_have_value("My own words")
+    expect(page.get_by_text(words["kept"])).to_be_visible()
+    page.get_by_role("button", name=words["reset"]).click()
+    expect(body).to_have_value(f"INTRO {language}, line 1\nINTRO {language}, line 2")
+    expect(page.get_by_text(words["kept"])).to_have_count(0)
+
+    for _step in ("content", "related"):
+        page.get_by_role("button", name=words["next"]).click()
+    page.get_by_role("button", name=words["finish"]).click()
+    expect(page.get_by_text(words["logged"])).to_be_visible()
+    entry = InteractionLogEntry.objects.get()
+    assert (entry.template.code, entry.subject) == ("INTRO", f"INTRO {language}")
+    assert entry.body.replace("\r\n", "\n") == f"INTRO {language}, line 1\nINTRO {language}, line 2"
+    context.close()
+
+
+def test_an_attachment_stays_visible_and_can_be_removed_and_replaced(
+    browser_login, live_server, owner, tmp_path
+):
+    person = factories.PersonFactory(name="Pia Peters")
+    template = factories.TemplateFactory(
+        code="MAIL", description="Mail", correspondence_type="email"
+    )
+    factories.TemplateContentFactory(template=template, subject="Offer", body="Our offer")
+    first = tmp_path / "Offer 2026 (draft).txt"
+    first.write_text("draft offer")
+    second = tmp_path / "Offer 2026 (final).txt"
+    second.write_text("final offer")
+    page = browser_login(owner)
+    page.goto(f"{live_server.url}{person.get_absolute_url()}")
+    page.get_by_role("button", name="Create Interaction").click()
+    page.get_by_label("Interaction Template").select_option(label="MAIL Mail")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Attachment").set_input_files(first)
+    page.get_by_role("button", name="Next").click()
+
+    # Back: the file is there by its name, with Remove and Replace.
+    page.get_by_role("button", name="Back").click()
+    attached = page.locator(".attachment-name")
+    expect(attached).to_have_text("Offer 2026 (draft).txt")
+    expect(page.get_by_role("button", name="Remove")).to_be_visible()
+
+    # Postponed and resumed: still there; replaced by another file.
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Yes").click()
+    page.get_by_role("link", name="Resume").click()
+    expect(attached).to_have_text("Offer 2026 (draft).txt")
+    page.get_by_label("Replace with another file").set_input_files(second)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Back").click()
+    expect(attached).to_have_text("Offer 2026 (final).txt")
+
+    # Removed, then attached again, and Finish.
+    page.get_by_role("button", name="Remove").click()
+    expect(attached).to_have_count(0)
+    page.get_by_label("Attachment").set_input_files(second)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Finish").click()
+    expect(page.get_by_text("Interaction logged as entry")).to_be_visible()
+
+    # The entry's page names the file as it was uploaded, and downloads it.
+    entry = InteractionLogEntry.objects.get()
+    page.goto(f"{live_server.url}{reverse('interactions:entry_detail', args=[entry.pk])}")
+    link = page.get_by_role("link", name="Offer 2026 (final).txt")
+    expect(link).to_be_visible()
+    expect(page.locator("main")).not_to_contain_text("entries/")
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == "Offer 2026 (final).txt"

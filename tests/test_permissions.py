@@ -108,6 +108,7 @@ BOUNDARIES: dict[str, str] = {
     "segments:line_edit": SEGMENT_OWNER,
     "segments:line_reset": SEGMENT_OWNER,
     "segments:segment_create_interaction": SEGMENT_OWNER,
+    "segments:wizard": DRAFT_OWNER,
     "segments:segment_log": SEGMENT_OWNER,
     "segments:logged_segment_switch_canceled": MANAGER,
     "segments:logged_segments_delete_canceled": MANAGER,
@@ -227,6 +228,8 @@ def url_for(name: str, world: dict) -> str:
         "segments:line_edit": {"pk": w["segment"].pk, "line_pk": w["line"].pk},
         "segments:line_reset": {"pk": w["segment"].pk, "line_pk": w["line"].pk},
         "segments:segment_create_interaction": {"pk": w["segment"].pk},
+        # A contact's draft: its owner is sent on to the contact wizard, anyone else gets a 404.
+        "segments:wizard": {"draft_id": w["draft"].pk, "step": "type"},
         "segments:segment_log": {"pk": w["segment"].pk},
         "segments:logged_segment_detail": {"pk": w["logged"].pk},
         "segments:logged_segment_switch_canceled": {"pk": w["logged"].pk},

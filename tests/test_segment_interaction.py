@@ -7,6 +7,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from contacts.models import CorrespondenceType
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def step_url(draft_id, step: str) -> str:
-    return reverse("interactions:wizard", kwargs={"draft_id": draft_id, "step": step})
+    return reverse("segments:wizard", kwargs={"draft_id": draft_id, "step": step})
 
 
 def post_step(client, draft_id, step: str, data: dict | None = None, **buttons):
@@ -296,6 +297,64 @@ def test_cancel_saves_a_segment_draft_that_resumes_and_finishes(
     post_step(owner_client, draft_id, "related", {})
     segment.refresh_from_db()
     assert (segment.template, segment.interaction_description) == (mailing, "Later")
+
+
+def test_segment_content_follows_a_new_template_unless_edited(owner_client, segment, mailing):
+    letter = factories.TemplateFactory(code="LETTER", correspondence_type=CorrespondenceType.EMAIL)
+    factories.TemplateContentFactory(template=letter, subject="Letter", body="Letter body")
+    draft_id = start(owner_client, segment)
+    post_step(owner_client, draft_id, "type", {"template": mailing.pk})
+    # Back from Content, untouched (a browser's CRLF), to another template: it follows.
+    post_step(
+        owner_client,
+        draft_id,
+        "content",
+        {"subject": "Hello", "body": "Hi\r\n"},
+        wizard_goto_step="type",
+    )
+    post_step(owner_client, draft_id, "type", {"template": letter.pk})
+    form = owner_client.get(step_url(draft_id, "content")).context["wizard"]["form"]
+    assert (form["subject"].value(), form["body"].value()) == ("Letter", "Letter body")
+
+    # Edited, then back to the first template: kept, with the notice.
+    post_step(
+        owner_client,
+        draft_id,
+        "content",
+        {"subject": "Letter", "body": "Mine"},
+        wizard_goto_step="type",
+    )
+    post_step(owner_client, draft_id, "type", {"template": mailing.pk})
+    page = owner_client.get(step_url(draft_id, "content"))
+    form = page.context["wizard"]["form"]
+    assert (form["subject"].value(), form["body"].value()) == ("Hello", "Mine")
+    assert b"You edited this text; it was kept." in page.content
+    post_step(owner_client, draft_id, "content", {"subject": "Hello", "body": "Mine"})
+    post_step(owner_client, draft_id, "related", {})
+    segment.refresh_from_db()
+    assert (segment.template, segment.subject, segment.body) == (mailing, "Hello", "Mine")
+
+
+def test_a_file_attached_on_a_segment_keeps_its_name(owner_client, segment, mailing):
+    draft_id = start(owner_client, segment)
+    post_step(owner_client, draft_id, "type", {"template": mailing.pk})
+    upload = SimpleUploadedFile("Spring offer.txt", b"offer", content_type="text/plain")
+    owner_client.post(
+        step_url(draft_id, "content"),
+        {
+            f"draft_{draft_id}-current_step": "content",
+            "content-subject": "S",
+            "content-body": "B",
+            "content-attachment": upload,
+        },
+    )
+    post_step(owner_client, draft_id, "related", {})
+    segment.refresh_from_db()
+    assert segment.attachment_name == "Spring offer.txt"
+    assert segment.attachment.read() == b"offer"
+    page = owner_client.get(segment.get_absolute_url()).content.decode()
+    assert "Spring offer.txt" in page
+    assert segment.attachment.name not in page
 
 
 def test_cancel_and_discard_returns_to_the_segment(owner_client, segment):
