@@ -8,7 +8,9 @@ skips invalid rows (a person whose company row is bad is bad too).
 Rows without a number take one from the contact number series of Marketing Setup. A person's
 ``company`` is a company's number, or its name when exactly one company (in the database or in
 the file) has that name; the company may come anywhere in the file. Companies are copied in
-first, then persons, each with one ``COPY``: 100,000 rows take seconds, not minutes.
+first, then persons, each with one ``COPY``: 100,000 rows take seconds, not minutes. A cell
+that a CSV export of ours made formula-safe is read without that apostrophe (a segment's
+`Export Contacts` writes exactly these columns, so its file can be imported again).
 
 Two imports at once are serialised by an advisory lock taken before the database checks, so
 the second sees the first's numbers (a file with numbers is then refused as duplicates).
@@ -73,6 +75,10 @@ BOOLEANS = TRUE | FALSE
 # Plain strings: enum member lookups and `Choices.values` cost real time at 100,000 rows.
 COMPANY, PERSON = str(ContactType.COMPANY.value), str(ContactType.PERSON.value)
 IMPORT_LOCK = 7_001_008  # arbitrary, fixed: serialises imports
+# A cell that our CSV exports made formula-safe (`interactions.csv_export`: an apostrophe before
+# = + - @, a tab or a carriage return) is read back without that apostrophe, so a segment's
+# Export Contacts can be imported again unchanged (a phone number such as +31 ...).
+FORMULA_GUARDED = frozenset("'" + start for start in ("=", "+", "-", "@", "\t", "\r"))
 
 Progress = Callable[[int], None]
 
@@ -322,7 +328,10 @@ def _parse(text: str, result: ImportResult, progress: Progress | None) -> list[R
                 RowError(line, f"has {len(fields)} fields; the header has {len(names)}")
             )
             continue
-        raw = dict(zip(names, fields, strict=True))
+        raw = {
+            name: text[1:] if text[:2] in FORMULA_GUARDED else text
+            for name, text in zip(names, fields, strict=True)
+        }
         values, company, problems = checker.check(raw)
         if problems:
             result.errors.append(RowError(line, "; ".join(problems)))

@@ -48,6 +48,7 @@ SALESPERSON_PERMISSIONS: dict[str, list[str]] = {
         "change_segmentline",
         "delete_segmentline",
         "view_loggedsegment",
+        "view_savedcriteria",
     ],
 }
 
@@ -86,6 +87,10 @@ MARKETING_MANAGER_EXTRA: dict[str, list[str]] = {
         "manage_all_segments",
         "cancel_loggedsegment",
         "delete_loggedsegment",
+        # Marketing Managers keep the library of saved criteria; salespeople reuse them.
+        "add_savedcriteria",
+        "change_savedcriteria",
+        "delete_savedcriteria",
     ],
 }
 

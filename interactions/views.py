@@ -6,7 +6,6 @@ permission of the role that may do it.
 
 from __future__ import annotations
 
-import csv
 import posixpath
 from functools import cache
 
@@ -15,7 +14,6 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count
 from django.http import (
     FileResponse,
@@ -315,26 +313,8 @@ def entry_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
-CSV_CHUNK_ROWS = 500
-
-
 def _csv_lines(entries):
-    """The CSV file in pieces of ``CSV_CHUNK_ROWS`` rows: a piece per row would be a socket
-    write per row, which took twice as long as writing the rows themselves."""
-    writer = csv.writer(csv_export.Echo())
-    # The byte-order mark tells spreadsheets the file is UTF-8.
-    yield "\ufeff" + writer.writerow(csv_export.HEADER)
-    # In a transaction the server-side cursor hands rows over as they are read; outside one
-    # Postgres first copies the whole result aside for a WITH HOLD cursor.
-    with transaction.atomic():
-        lines = []
-        for row in csv_export.entry_rows(entries):
-            lines.append(writer.writerow(row))
-            if len(lines) == CSV_CHUNK_ROWS:
-                yield "".join(lines)
-                lines = []
-        if lines:
-            yield "".join(lines)
+    return csv_export.stream_lines(csv_export.HEADER, csv_export.entry_rows(entries))
 
 
 # --- The entry page -------------------------------------------------------------------------

@@ -6,8 +6,9 @@ Use a scratch database: the script migrates it and, when it holds no contacts, s
 demo (`seed_demo`). It then starts Django's development server on a free port, logs in as the
 demo Marketing Manager through the login form and captures each page with Playwright in the
 system Chromium (``CHROMIUM_PATH``, default /usr/bin/chromium): laptop-sized (1366x768) pages,
-two phone-sized (390x844) ones and two in Dutch. It saves one postponed interaction through the
-wizard for that page's screenshot and deletes it again.
+two phone-sized (390x844) ones and three in Dutch. It saves one postponed interaction through the
+wizard for that page's screenshot and deletes it again, and takes two criteria steps on the first
+open segment (its criteria history) and goes back on both after the Dutch screenshot of it.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ def english_pages(page: Page, url: str) -> None:
     page.goto(f"{url}/segments/")
     shoot(page, "08-segments")
     page.goto(f"{url}{segment}")
+    build_by_criteria(page)
     shoot(page, "09-segment")
     page.goto(f"{url}{segment}log/")
     shoot(page, "10-log-segment")
@@ -140,6 +142,26 @@ def english_pages(page: Page, url: str) -> None:
     shoot(page, "12-template-statistics")
     page.goto(f"{url}/contacts/setup/")
     shoot(page, "13-marketing-setup")
+
+
+def build_by_criteria(page: Page) -> None:
+    """Two criteria steps on the open segment, so that its page shows a criteria history
+    (`go_back_twice` undoes them after the Dutch screenshot)."""
+    page.get_by_role("link", name="Add Contacts").click()
+    page.locator("select[name=type]").select_option("person")
+    page.locator("main select[name=language]").select_option("nl")
+    page.get_by_role("button", name="Add Contacts").click()
+    page.get_by_role("link", name="Reduce Contacts").click()
+    page.locator("select[name=interaction]").select_option("has")
+    page.locator("input[name=evaluation][value=positive]").check()
+    page.get_by_role("button", name="Reduce Contacts").click()
+
+
+def go_back_twice(page: Page) -> None:
+    page.on("dialog", lambda dialog: dialog.accept())
+    for _step in range(2):
+        page.locator("form[action$='/go-back/'] button").click()
+        page.wait_for_load_state()
 
 
 def phone_pages(page: Page, url: str) -> None:
@@ -156,6 +178,9 @@ def dutch_pages(page: Page, url: str) -> None:
     shoot(page, "16-nl-interaction-log-entries")
     page.goto(f"{url}{first_link(page, url, '/contacts/?type=company')}")
     shoot(page, "17-nl-contact-card")
+    page.goto(f"{url}{first_link(page, url, '/segments/')}")
+    shoot(page, "18-nl-segment")
+    go_back_twice(page)
 
 
 def main() -> None:

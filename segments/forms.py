@@ -1,10 +1,15 @@
-"""Forms of the segment pages: header, criteria, a contact by hand, a line, Log Segment."""
+"""Forms of the segment pages: header, criteria, a contact by hand, a line, Log Segment, saved
+criteria and the follow-up of a logged segment."""
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
@@ -21,10 +26,19 @@ from contacts.models import (
 )
 from interactions.forms import ContactNumberField
 from interactions.merge import validate_merge_fields
-from interactions.models import InteractionLogEntry, InteractionTemplate
-from segments.models import LoggedSegment, Segment, SegmentLine
+from interactions.models import (
+    Evaluation,
+    InformationFlow,
+    InitiatedBy,
+    InteractionGroup,
+    InteractionLogEntry,
+    InteractionTemplate,
+)
+from segments.models import FollowUpResponse, LoggedSegment, SavedCriteria, Segment, SegmentLine
 
 ANY = ("", _("Any"))
+# Evaluations a criterion or a follow-up can ask for ("not evaluated" is no outcome).
+EVALUATIONS = [(value, label) for value, label in Evaluation.choices if value]
 
 
 def _salespeople():
@@ -128,15 +142,93 @@ class AddContactForm(forms.Form):
         return contact
 
 
+class LoggedSegmentField(forms.CharField):
+    """A logged segment given by its entry no. or its segment no."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("help_text", _("Its entry no. or its segment no."))
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"list": "logged-segments", "autocomplete": "off"})
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        return value.pk if isinstance(value, LoggedSegment) else value
+
+    def clean(self, value) -> LoggedSegment | None:
+        value = super().clean(value).strip()
+        if not value:
+            return None
+        match = Q(segment_no__iexact=value)
+        if value.isdigit():
+            match |= Q(pk=int(value))
+        logged = LoggedSegment.objects.filter(match).order_by("-pk").first()
+        if logged is None:
+            raise forms.ValidationError(
+                _("There is no logged segment %(value)s."), params={"value": value}
+            )
+        return logged
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """Filled-in criteria: the contacts they select, what a criteria step stores to replay them
+    (the values as the form posts them) and the same in words."""
+
+    data: dict[str, Any]
+    contacts: ContactQuerySet
+    described: str
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Criteria:
+        """Stored criteria, checked again against today's data (a template may be gone)."""
+        form = CriteriaForm(data)
+        if not form.is_valid():
+            problems = "; ".join(
+                f"{form.fields[name].label if name in form.fields else name}: {' '.join(errors)}"
+                for name, errors in form.errors.items()
+            )
+            raise ValidationError(problems)
+        return form.criteria()
+
+
 class CriteriaForm(forms.Form):
     """The criteria of `Add Contacts`, `Reduce Contacts` and `Refine Contacts` (spec section 4).
 
-    Empty fields do not filter; all filled-in criteria must hold together.
+    Empty fields do not filter; all filled-in criteria must hold together. The interaction
+    criteria ask whether a contact has (or has no) non-canceled log entry that meets every
+    filled-in entry condition: its outcome (evaluation, attempt failed, an inbound entry
+    initiated by them, i.e. an answer), template or group, campaign, logged segment, dates.
     """
 
     HAS = "has"
     HAS_NO = "has_no"
     BLANK = "blank"
+    YES = "yes"
+    NO = "no"
+
+    CONTACT_FIELDS = (
+        "type",
+        "company",
+        "salesperson",
+        "city",
+        "country",
+        "language",
+        "correspondence_type",
+    )
+    ENTRY_FIELDS = (
+        "template",
+        "group",
+        "campaign",
+        "logged_segment",
+        "evaluation",
+        "attempt_failed",
+        "information_flow",
+        "initiated_by",
+        "date_from",
+        "date_to",
+    )
 
     type = forms.ChoiceField(
         label=_("Contact Type"), choices=[ANY, *ContactType.choices], required=False
@@ -168,16 +260,46 @@ class CriteriaForm(forms.Form):
         label=_("Interactions"),
         choices=[
             ("", _("Any")),
-            (HAS, _("Has an interaction with the template")),
-            (HAS_NO, _("Has no interaction with the template")),
+            (HAS, _("Has interactions that match")),
+            (HAS_NO, _("Has no interactions that match")),
         ],
         required=False,
-        help_text=_("Canceled interactions do not count."),
+        help_text=_("Canceled interactions never count. Empty conditions below do not filter."),
     )
     template = SetupChoiceField(
         InteractionTemplate.objects.order_by("code"),
         label=_("Interaction Template"),
         required=False,
+    )
+    group = SetupChoiceField(
+        InteractionGroup.objects.order_by("code"), label=_("Interaction Group"), required=False
+    )
+    campaign = SetupChoiceField(
+        Campaign.objects.order_by("number"), label=_("Campaign"), required=False
+    )
+    logged_segment = LoggedSegmentField(label=_("Logged segment"), required=False)
+    evaluation = forms.MultipleChoiceField(
+        label=_("Evaluation"),
+        choices=EVALUATIONS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Any of those ticked."),
+    )
+    attempt_failed = forms.ChoiceField(
+        label=_("Attempt"),
+        choices=[ANY, (YES, _("Attempt failed")), (NO, _("Attempt succeeded"))],
+        required=False,
+    )
+    information_flow = forms.ChoiceField(
+        label=_("Information Flow"),
+        choices=[ANY, *[(v, label) for v, label in InformationFlow.choices if v]],
+        required=False,
+    )
+    initiated_by = forms.ChoiceField(
+        label=_("Initiated By"),
+        choices=[ANY, *[(v, label) for v, label in InitiatedBy.choices if v]],
+        required=False,
+        help_text=_("An inbound interaction initiated by them is an answer."),
     )
     date_from = forms.DateField(label=_("From date"), required=False, widget=DateInput)
     date_to = forms.DateField(label=_("To date"), required=False, widget=DateInput)
@@ -196,11 +318,23 @@ class CriteriaForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("interaction") and data.get("template") is None:
-            self.add_error("template", _("Choose the interaction template."))
+        conditions = [name for name in self.ENTRY_FIELDS if data.get(name) not in (None, "", [])]
+        if conditions and not data.get("interaction"):
+            self.add_error(
+                "interaction",
+                _("Choose whether the contacts have or have no interactions that match."),
+            )
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", _("The end date is before the start date."))
         return data
+
+    @property
+    def contact_fields(self):
+        return [self[name] for name in self.CONTACT_FIELDS]
+
+    @property
+    def entry_fields(self):
+        return [self[name] for name in ("interaction", *self.ENTRY_FIELDS)]
 
     def contacts(self) -> ContactQuerySet:
         """The contacts that match every criterion (one query, used as a sub-select)."""
@@ -224,51 +358,65 @@ class CriteriaForm(forms.Form):
         elif data.get("correspondence_type"):
             contacts = contacts.filter(correspondence_type=data["correspondence_type"])
         if data.get("interaction"):
-            entries = InteractionLogEntry.objects.active().filter(
-                contact=OuterRef("pk"), template=data["template"]
-            )
-            if data.get("date_from"):
-                entries = entries.filter(date__gte=data["date_from"])
-            if data.get("date_to"):
-                entries = entries.filter(date__lte=data["date_to"])
-            has = Exists(entries)
+            # EXISTS on the contact's entries: the (contact, date) index finds them.
+            has = Exists(self._entries().filter(contact=OuterRef("pk")))
             contacts = contacts.filter(has if data["interaction"] == self.HAS else ~has)
         return contacts
 
-    def described(self) -> str:
-        """The criteria in words, for the confirmation message."""
-        parts = []
+    def _entries(self):
+        data = self.cleaned_data
+        entries = InteractionLogEntry.objects.active()
+        for name in ("template", "group", "campaign", "logged_segment"):
+            if data.get(name) is not None:
+                entries = entries.filter(**{name: data[name]})
+        if data.get("evaluation"):
+            entries = entries.filter(evaluation__in=data["evaluation"])
+        if data.get("attempt_failed"):
+            entries = entries.filter(attempt_failed=data["attempt_failed"] == self.YES)
+        if data.get("information_flow"):
+            entries = entries.filter(information_flow=data["information_flow"])
+        if data.get("initiated_by"):
+            entries = entries.filter(initiated_by=data["initiated_by"])
+        if data.get("date_from"):
+            entries = entries.filter(date__gte=data["date_from"])
+        if data.get("date_to"):
+            entries = entries.filter(date__lte=data["date_to"])
+        return entries
+
+    def _filled(self):
         for name, field in self.fields.items():
             value = self.cleaned_data.get(name)
-            if value in (None, ""):
-                continue
+            if value not in (None, "", []):
+                yield name, field, value
+
+    def criteria(self) -> Criteria:
+        """The valid form's criteria: what they select, to store, and in words."""
+        data = {}
+        for name, field, value in self._filled():
+            value = field.prepare_value(value)
+            if isinstance(value, datetime.date):
+                value = value.isoformat()
+            data[name] = [str(v) for v in value] if isinstance(value, list) else str(value)
+        return Criteria(data=data, contacts=self.contacts(), described=self.described())
+
+    def described(self) -> str:
+        """The criteria in words, for the confirmation message and the criteria history."""
+        parts = []
+        for _name, field, value in self._filled():
             if isinstance(field, forms.ChoiceField) and not isinstance(
                 field, forms.ModelChoiceField
             ):
-                value = dict(field.choices).get(value, value)
+                labels = dict(field.choices)
+                if isinstance(value, list):
+                    value = " / ".join(str(labels.get(v, v)) for v in value)
+                else:
+                    value = labels.get(value, value)
             parts.append(f"{field.label}: {value}")
         return "; ".join(str(part) for part in parts) or str(_("no criteria (every contact)"))
 
 
 class ReuseForm(forms.Form):
-    logged_segment = forms.CharField(
-        label=_("Logged segment"),
-        max_length=20,
-        help_text=_("Its entry no. or its segment no."),
-        widget=forms.TextInput(attrs={"list": "logged-segments", "autocomplete": "off"}),
-    )
-
-    def clean_logged_segment(self):
-        value = self.cleaned_data["logged_segment"].strip()
-        match = Q(segment_no__iexact=value)
-        if value.isdigit():
-            match |= Q(pk=int(value))
-        logged = LoggedSegment.objects.filter(match).order_by("-pk").first()
-        if logged is None:
-            raise forms.ValidationError(
-                _("There is no logged segment %(value)s."), params={"value": value}
-            )
-        return logged
+    logged_segment = LoggedSegmentField(label=_("Logged segment"))
 
 
 class LineForm(forms.ModelForm):
@@ -337,3 +485,49 @@ class LogSegmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not offer_send:
             del self.fields["send_attachments"]
+
+
+class SaveCriteriaForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=20)
+    description = forms.CharField(label=_("Description"), max_length=100)
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip().upper()
+        if SavedCriteria.objects.filter(code=code).exists():
+            raise forms.ValidationError(
+                _("Saved criteria %(code)s already exist; choose another code."),
+                params={"code": code},
+            )
+        return code
+
+
+class ReuseCriteriaForm(forms.Form):
+    saved = SetupChoiceField(
+        SavedCriteria.objects.order_by("code"),
+        label=_("Saved criteria"),
+        to_field_name="code",
+    )
+
+
+class FollowUpForm(forms.Form):
+    """`Create Follow-up Segment` of a logged segment: whom, by their response."""
+
+    response = forms.ChoiceField(
+        label=_("Contacts"),
+        choices=FollowUpResponse.choices,
+        initial=FollowUpResponse.ALL,
+        widget=forms.RadioSelect,
+    )
+    evaluation = forms.MultipleChoiceField(
+        label=_("Evaluation"),
+        choices=EVALUATIONS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("For those evaluated as: any of those ticked."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("response") == FollowUpResponse.EVALUATED and not data.get("evaluation"):
+            self.add_error("evaluation", _("Tick the evaluations to follow up."))
+        return data

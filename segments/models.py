@@ -144,6 +144,9 @@ class SegmentLine(InteractionFields, Tracked):
     )
     date = models.DateField(_("date"), null=True, blank=True)
     personalised = models.BooleanField(_("personalised"), default=False)
+    # The number of the criteria step (`SegmentStep.number`) that added the line, so that Go
+    # Back of that step takes exactly its lines away; empty for lines from before the history.
+    step = models.PositiveIntegerField(_("added by step"), null=True, blank=True, editable=False)
 
     # Lines are written 100,000 at a time (Add Contacts, Log's follow-up), and every index or
     # foreign-key check costs each of those rows. The three columns below are copies of the
@@ -232,3 +235,155 @@ class LoggedSegment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("segments:logged_segment_detail", args=[self.pk])
+
+
+# --- Criteria history (Go Back) and saved criteria ---------------------------------------------
+
+
+class StepAction(models.TextChoices):
+    ADD = "add", _("Add Contacts")
+    REDUCE = "reduce", _("Reduce Contacts")
+    REFINE = "refine", _("Refine Contacts")
+    REUSE_SEGMENT = "reuse_segment", _("Reuse Segment")
+    ADD_CONTACT = "add_contact", _("Add Contact")
+    REMOVE_LINES = "remove_lines", _("Remove Lines")
+    FOLLOW_UP = "follow_up", _("Create Follow-up Segment")
+
+
+# Steps that select contacts by criteria: what `Save Criteria` keeps and `Reuse Criteria`
+# replays. Adding or removing particular contacts by hand is not a criterion.
+CRITERIA_STEP_ACTIONS = (
+    StepAction.ADD,
+    StepAction.REDUCE,
+    StepAction.REFINE,
+    StepAction.REUSE_SEGMENT,
+)
+
+
+class SegmentStep(models.Model):
+    """One numbered change of a segment's contacts, newest last; `Go Back` undoes the last one.
+
+    The lines a step added carry its number (`SegmentLine.step`); the lines it removed are kept,
+    as they were, in `RemovedLine`. So undoing a step is two set-based statements whatever its
+    size, and undoing steps one by one from the newest gives back each earlier state exactly.
+    """
+
+    # The unique (segment, number) index serves every read of a segment's steps.
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="steps", db_index=False
+    )
+    number = models.PositiveIntegerField(_("no."))
+    action = models.CharField(_("action"), max_length=20, choices=StepAction.choices)
+    # The criteria as the form posts them (binding the form to them again selects the same
+    # way), or what else the action needs to be described and replayed.
+    criteria = models.JSONField(_("criteria"), default=dict, blank=True)
+    described = models.TextField(_("criteria"), blank=True)
+    added = models.PositiveIntegerField(_("lines added"), default=0)
+    removed = models.PositiveIntegerField(_("lines removed"), default=0)
+    lines_before = models.PositiveIntegerField(_("lines before"), default=0)
+    lines_after = models.PositiveIntegerField(_("lines after"), default=0)
+    created_at = models.DateTimeField(_("date"), auto_now_add=True)
+    created_by = audit_user_field(_("user"))
+
+    class Meta:
+        verbose_name = _("criteria step")
+        verbose_name_plural = _("criteria steps")
+        ordering = ["segment", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "number"], name="segmentstep_number_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}: {self.get_action_display()}"
+
+    @property
+    def is_criteria(self) -> bool:
+        return self.action in CRITERIA_STEP_ACTIONS
+
+
+class RemovedLine(models.Model):
+    """A line that a step removed, kept with every value it had so that `Go Back` can put it
+    back (personalised values included).
+
+    Written by one ``DELETE ... RETURNING`` feeding an ``INSERT ... SELECT`` and read back the
+    same way, never row by row. The columns are the line's, under the same names; references
+    are bare ids without constraints (a contact deleted meanwhile is skipped by Go Back).
+    """
+
+    step = models.ForeignKey(SegmentStep, on_delete=models.CASCADE, related_name="removed_lines")
+    line_id = models.BigIntegerField()
+    line_step = models.PositiveIntegerField(null=True)  # the line's own `step`
+    contact_id = models.BigIntegerField()
+    template_id = models.BigIntegerField(null=True)
+    salesperson_id = models.BigIntegerField(null=True)
+    campaign_id = models.BigIntegerField(null=True)
+    interaction_description = models.CharField(max_length=100)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    language = models.CharField(max_length=2)
+    correspondence_type = models.CharField(max_length=10)
+    information_flow = models.CharField(max_length=10)
+    initiated_by = models.CharField(max_length=10)
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=2)
+    unit_duration = models.DecimalField(max_digits=10, decimal_places=2)
+    campaign_target = models.BooleanField()
+    campaign_response = models.BooleanField()
+    date = models.DateField(null=True)
+    personalised = models.BooleanField()
+    created_at = models.DateTimeField()
+    created_by_id = models.IntegerField(null=True)
+    updated_at = models.DateTimeField()
+    updated_by_id = models.IntegerField(null=True)
+
+    class Meta:
+        verbose_name = _("removed segment line")
+        verbose_name_plural = _("removed segment lines")
+
+    def __str__(self) -> str:
+        return f"{self.step_id} / {self.line_id}"
+
+
+class SavedCriteria(Tracked):
+    """`Save Criteria`: a segment's criteria steps under a code, for `Reuse Criteria`."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    description = models.CharField(_("description"), max_length=100)
+
+    class Meta:
+        verbose_name = _("saved criteria")
+        verbose_name_plural = _("saved criteria")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.description}"
+
+
+class SavedCriteriaStep(models.Model):
+    saved = models.ForeignKey(
+        SavedCriteria, on_delete=models.CASCADE, related_name="steps", db_index=False
+    )
+    number = models.PositiveIntegerField(_("no."))
+    action = models.CharField(_("action"), max_length=20, choices=StepAction.choices)
+    criteria = models.JSONField(_("criteria"), default=dict, blank=True)
+    described = models.TextField(_("criteria"), blank=True)
+
+    class Meta:
+        verbose_name = _("saved criteria step")
+        verbose_name_plural = _("saved criteria steps")
+        ordering = ["saved", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["saved", "number"], name="savedcriteriastep_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}: {self.get_action_display()}"
+
+
+class FollowUpResponse(models.TextChoices):
+    """Whom `Create Follow-up Segment` of a logged segment takes (by their response)."""
+
+    ALL = "all", _("All its contacts")
+    ANSWERED = "answered", _("Those who answered")
+    NOT_ANSWERED = "not_answered", _("Those who did not answer since it was logged")
+    EVALUATED = "evaluated", _("Those evaluated as")
+    ATTEMPT_FAILED = "attempt_failed", _("Those whose attempt failed")

@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from contacts.models import CorrespondenceType
-from segments.models import LoggedSegment, Segment, SegmentLine
+from interactions import csv_export
+from segments.models import (
+    LoggedSegment,
+    SavedCriteria,
+    SavedCriteriaStep,
+    Segment,
+    SegmentLine,
+    SegmentStep,
+)
 
 LINE_TOTALS = {
     "line_count": Count("id"),
@@ -141,4 +149,70 @@ def canceled_logged_segments_summary() -> dict:
     """
     return LoggedSegment.objects.filter(canceled=True).aggregate(
         segment_count=Count("id", distinct=True), entry_count=Count("entries")
+    )
+
+
+# --- Criteria history, saved criteria ----------------------------------------------------------
+
+
+def recent_steps(segment: Segment, limit: int) -> list[SegmentStep]:
+    """The segment's newest ``limit`` steps, newest first. Steps are numbered 1..n without gaps
+    (Go Back removes the last), so the first one's number is how many there are."""
+    return list(segment.steps.select_related("created_by").order_by("-number")[:limit])
+
+
+def segment_steps(segment: Segment) -> QuerySet[SegmentStep]:
+    return segment.steps.select_related("created_by").order_by("-number")
+
+
+def saved_criteria() -> QuerySet[SavedCriteria]:
+    """Every saved criteria with its steps in order (two queries)."""
+    steps = SavedCriteriaStep.objects.order_by("number")
+    return (
+        SavedCriteria.objects.select_related("created_by")
+        .prefetch_related(Prefetch("steps", queryset=steps))
+        .order_by("code")
+    )
+
+
+def get_saved_criteria_for_user(request: HttpRequest, pk: int) -> SavedCriteria:
+    return get_object_or_404(SavedCriteria, pk=pk)
+
+
+# --- Export Contacts ---------------------------------------------------------------------------
+
+# The columns `import_contacts` reads (`contacts.importer.COLUMNS`), in its order, so that an
+# exported file can be imported again: a person's company as its number, the salesperson as
+# its code, flags as yes / no. Every text cell is formula-safe (`interactions.csv_export`);
+# the importer takes that apostrophe off again.
+CONTACT_EXPORT_COLUMNS = [
+    ("type", csv_export.text_column("contact__type")),
+    ("number", csv_export.text_column("contact__number")),
+    ("name", csv_export.text_column("contact__name")),
+    ("first_name", csv_export.text_column("contact__first_name")),
+    ("surname", csv_export.text_column("contact__surname")),
+    ("company", csv_export.text_column("contact__company__number")),
+    ("job_title", csv_export.text_column("contact__job_title")),
+    ("email", csv_export.text_column("contact__email")),
+    ("phone", csv_export.text_column("contact__phone")),
+    ("address", csv_export.text_column("contact__address")),
+    ("postcode", csv_export.text_column("contact__postcode")),
+    ("city", csv_export.text_column("contact__city")),
+    ("country", csv_export.text_column("contact__country")),
+    ("language", csv_export.text_column("contact__language")),
+    ("salesperson", csv_export.text_column("contact__salesperson__code")),
+    ("correspondence_type", csv_export.text_column("contact__correspondence_type")),
+    ("exclude_from_segment", csv_export.flag_column("contact__exclude_from_segment")),
+    ("privacy_blocked", csv_export.flag_column("contact__privacy_blocked")),
+]
+CONTACT_EXPORT_HEADER = [name for name, _expression in CONTACT_EXPORT_COLUMNS]
+
+
+def segment_contact_rows(segment: Segment) -> QuerySet:
+    """The segment's contacts as tuples of text in ``CONTACT_EXPORT_HEADER`` order, in the
+    order of its lines; one query (iterate it inside a transaction to stream it)."""
+    return (
+        SegmentLine.objects.filter(segment=segment)
+        .order_by("id")
+        .values_list(*(expression for _name, expression in CONTACT_EXPORT_COLUMNS))
     )

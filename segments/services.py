@@ -19,13 +19,16 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact, CorrespondenceType, MarketingSetup, Salesperson
 from contacts.services import lock_or_gone
 from interactions.models import (
+    Evaluation,
+    InformationFlow,
+    InitiatedBy,
     InteractionDraft,
     InteractionLogEntry,
     InteractionTemplate,
@@ -38,13 +41,28 @@ from interactions.services import (
     lock_open_draft,
     resolve_correspondence_type,
 )
-from segments.models import LoggedSegment, Segment, SegmentLine, SegmentStatus
+from segments.forms import Criteria
+from segments.models import (
+    CRITERIA_STEP_ACTIONS,
+    FollowUpResponse,
+    LoggedSegment,
+    RemovedLine,
+    SavedCriteria,
+    SavedCriteriaStep,
+    Segment,
+    SegmentLine,
+    SegmentStatus,
+    SegmentStep,
+    StepAction,
+)
 
 # A number the series hands out may already be in use (a segment made in the admin, say); skip
 # ahead, but not forever.
 MAX_NUMBER_SKIPS = 100
 # Problem lines listed by `Log`: all of them up to this many, then a count of the rest.
 MAX_PROBLEM_LINES = 1000
+# Contacts named in the history's words for `Remove Selected Lines`: these, then "…".
+MAX_NAMED_CONTACTS = 10
 
 # The interaction fields a line copies from its header. When the header changes, lines that are
 # not personalised follow; these are also what `Reset to segment` re-applies.
@@ -260,8 +278,11 @@ def _header_joins() -> str:
         AND c.language <> '' AND c.language <> s.language"""
 
 
-def _add_contacts(segment: Segment, *, user, contacts: QuerySet[Contact]) -> int:
-    """Insert a line, started from the header, for each of ``contacts`` not on the segment yet.
+def _add_contacts(
+    segment: Segment, *, user, contacts: QuerySet[Contact], step: SegmentStep | None = None
+) -> int:
+    """Insert a line, started from the header, for each of ``contacts`` not on the segment yet;
+    the lines carry the number of ``step``, so that Go Back can take them away again.
 
     One statement whatever the number of contacts: the contacts' query is a sub-select that also
     yields what the line values need (language, correspondence type), and `ON CONFLICT` skips
@@ -280,17 +301,18 @@ def _add_contacts(segment: Segment, *, user, contacts: QuerySet[Contact]) -> int
     user_id = user.pk if user is not None and user.is_authenticated else None
     sql = f"""
         INSERT INTO {_table(SegmentLine)} (
-            segment_id, contact_id, {", ".join(LINE_VALUES)}, personalised,
+            segment_id, contact_id, {", ".join(LINE_VALUES)}, personalised, step,
             created_at, created_by_id, updated_at, updated_by_id
         )
-        SELECT s.id, c.id, {", ".join(LINE_VALUES.values())}, false, %s, %s, %s, %s
+        SELECT s.id, c.id, {", ".join(LINE_VALUES.values())}, false, %s, %s, %s, %s, %s
           FROM ({contact_sql}) AS c (id, language, correspondence_type)
           JOIN {_table(Segment)} s ON s.id = %s
           {_header_joins()}
         ON CONFLICT (segment_id, contact_id) DO NOTHING
     """
+    number = step.number if step is not None else None
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, user_id, now, user_id, *contact_params, segment.pk])
+        cursor.execute(sql, [number, now, user_id, now, user_id, *contact_params, segment.pk])
         return cursor.rowcount
 
 
@@ -325,46 +347,132 @@ def _apply_header(segment: Segment, *, user, line: SegmentLine | None = None) ->
         return cursor.rowcount
 
 
-# --- Building the list of contacts ------------------------------------------------------------
+# --- Building the list of contacts: criteria steps --------------------------------------------
+# Every change of a segment's contacts is a numbered step (`SegmentStep`), written under the
+# segment's row lock like every other change, so steps of two users never interleave: each
+# one's number, "lines before" and "lines after" follow the previous one's. A step is a few
+# statements whatever its size: the step row, the one INSERT ... SELECT or DELETE that changes
+# the lines (a DELETE moves the removed lines to `RemovedLine` in the same statement), a count.
 
 
-def segment_add_contacts(*, segment: Segment, user, contacts: QuerySet[Contact]) -> int:
-    """`Add Contacts` by criteria: matches not on the segment yet, never excluded or
-    privacy-blocked ones. Returns how many lines were added."""
-    with transaction.atomic(durable=True):
-        locked = _lock_for_change(segment, user)
-        return _add_contacts(locked, user=user, contacts=contacts.segmentable())
+def _step_begin(
+    segment: Segment, *, user, action: str, criteria: dict[str, Any], described: str
+) -> SegmentStep:
+    last = segment.steps.aggregate(last=Max("number"))["last"] or 0
+    step = SegmentStep(
+        segment=segment,
+        number=last + 1,
+        action=action,
+        criteria=criteria,
+        described=described,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    step.save()
+    return step
 
 
-def segment_reduce_contacts(*, segment: Segment, user, contacts: QuerySet[Contact]) -> int:
-    """`Reduce Contacts`: remove the lines whose contact matches. Returns how many went."""
-    with transaction.atomic(durable=True):
-        locked = _lock_for_change(segment, user)
-        removed, _by_model = SegmentLine.objects.filter(
-            segment=locked, contact__in=contacts.order_by().values("pk")
-        ).delete()
-        return removed
+def _step_end(step: SegmentStep, *, added: int = 0, removed: int = 0) -> SegmentStep:
+    after = SegmentLine.objects.filter(segment_id=step.segment_id).count()
+    step.added, step.removed = added, removed
+    step.lines_after, step.lines_before = after, after - added + removed
+    step.save(update_fields=["added", "removed", "lines_after", "lines_before"])
+    return step
 
 
-def segment_refine_contacts(*, segment: Segment, user, contacts: QuerySet[Contact]) -> int:
-    """`Refine Contacts`: keep only the lines whose contact matches. Returns how many went."""
-    with transaction.atomic(durable=True):
-        locked = _lock_for_change(segment, user)
-        removed, _by_model = (
-            SegmentLine.objects.filter(segment=locked)
-            .exclude(contact__in=contacts.order_by().values("pk"))
-            .delete()
+# The columns a removed line keeps (`RemovedLine` has each under the same name), and the ones
+# whose names differ there.
+LINE_COLUMNS = tuple(
+    field.column
+    for field in SegmentLine._meta.concrete_fields
+    if field.column not in ("id", "segment_id", "step")
+)
+
+
+def _remove_lines(step: SegmentStep, where: str, params: list[Any]) -> int:
+    """Remove the step's segment's lines that match ``where`` (SQL over the line ``l``) and keep
+    each as it was in `RemovedLine`: one statement. Returns how many went."""
+    columns = ", ".join(LINE_COLUMNS)
+    sql = f"""
+        WITH gone AS (
+            DELETE FROM {_table(SegmentLine)} AS l
+             WHERE l.segment_id = %s AND ({where})
+            RETURNING l.*
         )
-        return removed
+        INSERT INTO {_table(RemovedLine)} (step_id, line_id, line_step, {columns})
+        SELECT %s, gone.id, gone.step, {columns} FROM gone
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [step.segment_id, *params, step.pk])
+        return cursor.rowcount
 
 
-def segment_reuse(*, segment: Segment, user, logged: LoggedSegment) -> int:
+def _matching(contacts: QuerySet[Contact], *, keep: bool) -> tuple[str, list[Any]]:
+    """SQL over the line ``l``: its contact is (``keep=False``: is not) among ``contacts``.
+
+    EXISTS / NOT EXISTS over the contacts' sub-select, which the planner turns into a semi- or
+    anti-join (``NOT IN`` would hash every contact, or fall back to a scan per line).
+    """
+    contact_sql, params = contacts.order_by().values("pk").query.sql_with_params()
+    test = "EXISTS" if keep else "NOT EXISTS"
+    return f"{test} (SELECT 1 FROM ({contact_sql}) AS m (id) WHERE m.id = l.contact_id)", list(
+        params
+    )
+
+
+def _criteria_step(segment: Segment, *, user, action: str, criteria: Criteria) -> SegmentStep:
+    step = _step_begin(
+        segment, user=user, action=action, criteria=criteria.data, described=criteria.described
+    )
+    if action == StepAction.ADD:
+        contacts = criteria.contacts.segmentable()
+        added = _add_contacts(segment, user=user, contacts=contacts, step=step)
+        return _step_end(step, added=added)
+    # Reduce removes the lines whose contact matches; Refine keeps only those.
+    where, params = _matching(criteria.contacts, keep=action == StepAction.REDUCE)
+    return _step_end(step, removed=_remove_lines(step, where, params))
+
+
+def _reuse_step(segment: Segment, *, user, logged: LoggedSegment) -> SegmentStep:
+    step = _step_begin(
+        segment,
+        user=user,
+        action=StepAction.REUSE_SEGMENT,
+        criteria={"logged_segment": logged.pk},
+        described=_("Logged segment %(logged)s") % {"logged": logged},
+    )
+    contacts = Contact.objects.filter(segment_lines__segment_id=logged.segment_id)
+    added = _add_contacts(segment, user=user, contacts=contacts.segmentable(), step=step)
+    return _step_end(step, added=added)
+
+
+def segment_add_contacts(*, segment: Segment, user, criteria: Criteria) -> SegmentStep:
+    """`Add Contacts` by criteria: matches not on the segment yet, never excluded or
+    privacy-blocked ones. The step says how many lines were added."""
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        return _criteria_step(locked, user=user, action=StepAction.ADD, criteria=criteria)
+
+
+def segment_reduce_contacts(*, segment: Segment, user, criteria: Criteria) -> SegmentStep:
+    """`Reduce Contacts`: remove the lines whose contact matches."""
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        return _criteria_step(locked, user=user, action=StepAction.REDUCE, criteria=criteria)
+
+
+def segment_refine_contacts(*, segment: Segment, user, criteria: Criteria) -> SegmentStep:
+    """`Refine Contacts`: keep only the lines whose contact matches."""
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        return _criteria_step(locked, user=user, action=StepAction.REFINE, criteria=criteria)
+
+
+def segment_reuse(*, segment: Segment, user, logged: LoggedSegment) -> SegmentStep:
     """`Reuse Segment`: append the contacts of a logged segment, exclusions respected
     (better than BC, which ignores `Exclude from Segment` here)."""
-    contacts = Contact.objects.filter(segment_lines__segment_id=logged.segment_id)
     with transaction.atomic(durable=True):
         locked = _lock_for_change(segment, user)
-        return _add_contacts(locked, user=user, contacts=contacts.segmentable())
+        return _reuse_step(locked, user=user, logged=logged)
 
 
 @dataclass
@@ -375,7 +483,7 @@ class AddedContact:
 
 def segment_add_contact(*, segment: Segment, user, contact: Contact) -> AddedContact:
     """Add one contact by hand: an excluded contact is added with a warning, a privacy-blocked
-    one never."""
+    one never. A step only when the contact was not on the segment yet."""
     if contact.privacy_blocked:
         raise ValidationError(
             _("%(contact)s is privacy blocked and cannot be added to a segment.")
@@ -383,7 +491,19 @@ def segment_add_contact(*, segment: Segment, user, contact: Contact) -> AddedCon
         )
     with transaction.atomic(durable=True):
         locked = _lock_for_change(segment, user)
-        added = _add_contacts(locked, user=user, contacts=Contact.objects.filter(pk=contact.pk))
+        if locked.lines.filter(contact=contact).exists():
+            return AddedContact(added=False)
+        step = _step_begin(
+            locked,
+            user=user,
+            action=StepAction.ADD_CONTACT,
+            criteria={"contact": contact.number},
+            described=f"{contact.number} {contact.name}",
+        )
+        added = _add_contacts(
+            locked, user=user, contacts=Contact.objects.filter(pk=contact.pk), step=step
+        )
+        _step_end(step, added=added)
     warning = ""
     if added and contact.exclude_from_segment:
         warning = _(
@@ -394,12 +514,176 @@ def segment_add_contact(*, segment: Segment, user, contact: Contact) -> AddedCon
 
 
 def segment_remove_lines(*, segment: Segment, user, line_ids: Iterable[int]) -> int:
+    """`Remove Selected Lines`; a step (which Go Back undoes) when some line went."""
+    ids = [int(pk) for pk in line_ids]
     with transaction.atomic(durable=True):
         locked = _lock_for_change(segment, user)
-        removed, _by_model = SegmentLine.objects.filter(
-            segment=locked, pk__in=list(line_ids)
-        ).delete()
-        return removed
+        names = list(
+            locked.lines.filter(pk__in=ids)
+            .order_by("id")
+            .values_list("contact__number", flat=True)[: MAX_NAMED_CONTACTS + 1]
+        )
+        if not names:
+            return 0
+        described = ", ".join(names[:MAX_NAMED_CONTACTS])
+        if len(names) > MAX_NAMED_CONTACTS:
+            described += " …"
+        step = _step_begin(
+            locked,
+            user=user,
+            action=StepAction.REMOVE_LINES,
+            criteria={"lines": ids},
+            described=described,
+        )
+        return _step_end(step, removed=_remove_lines(step, "l.id = ANY(%s)", [ids])).removed
+
+
+@dataclass
+class GoneBack:
+    step: SegmentStep
+    taken: int  # lines the step had added
+    restored: int  # lines it had removed, back
+
+
+def segment_go_back(*, segment: Segment, user, step: int) -> GoneBack:
+    """`Go Back`: undo the segment's last step, which must still be step ``step`` (the one the
+    user saw as last: when someone else went back or made a step meanwhile, nothing changes).
+
+    The lines the step added leave; the lines it removed come back with their own ids, so in
+    the same place, personalised ones with every value they had, the others following the
+    header as it is now (as they would have had they stayed). Two statements whatever the size.
+    """
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        last = locked.steps.order_by("-number").first()
+        if last is None:
+            raise ValidationError(_("There is no step to go back from."))
+        if last.number != step:
+            raise ValidationError(
+                _(
+                    "Step %(step)s is no longer the last step of this segment (someone went back "
+                    "or changed its contacts meanwhile); nothing was undone. The history below "
+                    "is up to date."
+                )
+                % {"step": step}
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {_table(SegmentLine)} WHERE segment_id = %s AND step = %s",
+                [locked.pk, last.number],
+            )
+            taken = cursor.rowcount
+        restored = _restore_lines(locked, last)
+        # Its kept lines went back above: no cascade to look for (the ORM's delete would).
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {_table(SegmentStep)} WHERE id = %s", [last.pk])
+    return GoneBack(step=last, taken=taken, restored=restored)
+
+
+def _restore_lines(segment: Segment, step: SegmentStep) -> int:
+    """Put the lines ``step`` removed back: one ``DELETE ... RETURNING`` of its `RemovedLine`
+    rows feeding one ``INSERT ... SELECT``. A contact deleted meanwhile stays out."""
+    values = []
+    for column in LINE_COLUMNS:
+        if column in LINE_VALUES:
+            header = LINE_VALUES[column]
+            values.append(f"CASE WHEN r.personalised THEN r.{column} ELSE {header} END")
+        else:
+            values.append(f"r.{column}")
+    sql = f"""
+        WITH back AS (DELETE FROM {_table(RemovedLine)} WHERE step_id = %s RETURNING *)
+        INSERT INTO {_table(SegmentLine)} (id, segment_id, step, {", ".join(LINE_COLUMNS)})
+        SELECT r.line_id, s.id, r.line_step, {", ".join(values)}
+          FROM back r
+          JOIN {_table(Contact)} c ON c.id = r.contact_id
+          JOIN {_table(Segment)} s ON s.id = %s
+          {_header_joins()}
+        ON CONFLICT (segment_id, contact_id) DO NOTHING
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [step.pk, segment.pk])
+        return cursor.rowcount
+
+
+# --- Saved criteria ----------------------------------------------------------------------------
+
+
+def saved_criteria_create(*, segment: Segment, user, code: str, description: str) -> SavedCriteria:
+    """`Save Criteria`: the segment's criteria steps, in order, under ``code``.
+
+    Adding or removing particular contacts by hand is no criterion and is not saved."""
+    if not user.has_perm("segments.add_savedcriteria"):
+        raise PermissionDenied
+    steps = list(
+        segment.steps.filter(action__in=CRITERIA_STEP_ACTIONS)
+        .order_by("number")
+        .values("action", "criteria", "described")
+    )
+    if not steps:
+        raise ValidationError(
+            _(
+                "Segment %(no)s has no criteria steps to save: add, reduce or refine its "
+                "contacts by criteria, or reuse a segment, first."
+            )
+            % {"no": segment.number}
+        )
+    try:
+        with transaction.atomic(durable=True):
+            saved = SavedCriteria(code=code, description=description)
+            saved.stamp(user)
+            saved.save()
+            SavedCriteriaStep.objects.bulk_create(
+                SavedCriteriaStep(saved=saved, number=n, **step)
+                for n, step in enumerate(steps, start=1)
+            )
+    except IntegrityError:
+        raise ValidationError(
+            _("Saved criteria %(code)s already exist; choose another code.") % {"code": code}
+        ) from None
+    return saved
+
+
+def saved_criteria_delete(*, saved: SavedCriteria, user) -> None:
+    if not user.has_perm("segments.delete_savedcriteria"):
+        raise PermissionDenied
+    with transaction.atomic(durable=True):
+        SavedCriteria.objects.filter(pk=saved.pk).delete()
+
+
+def segment_reuse_criteria(*, segment: Segment, user, saved: SavedCriteria) -> list[SegmentStep]:
+    """`Reuse Criteria`: replay the saved steps, in order, against today's contacts (exclusions
+    respected as always), each as a step of this segment.
+
+    Every saved step is checked first (a template or logged segment it names may be gone);
+    one that no longer holds stops the whole replay, with nothing written.
+    """
+    replays = []
+    for saved_step in saved.steps.order_by("number"):
+        try:
+            if saved_step.action == StepAction.REUSE_SEGMENT:
+                pk = saved_step.criteria.get("logged_segment")
+                logged = LoggedSegment.objects.filter(pk=pk).first()
+                if logged is None:
+                    raise ValidationError(
+                        _("logged segment %(logged)s no longer exists") % {"logged": pk}
+                    )
+                replays.append((saved_step.action, logged))
+            else:
+                replays.append((saved_step.action, Criteria.from_data(saved_step.criteria)))
+        except ValidationError as error:
+            raise ValidationError(
+                _("Step %(step)s of saved criteria %(code)s cannot be replayed: %(why)s")
+                % {"step": saved_step.number, "code": saved.code, "why": " ".join(error.messages)}
+            ) from None
+    with transaction.atomic(durable=True):
+        locked = _lock_for_change(segment, user)
+        steps = []
+        for action, what in replays:
+            if action == StepAction.REUSE_SEGMENT:
+                steps.append(_reuse_step(locked, user=user, logged=what))
+            else:
+                steps.append(_criteria_step(locked, user=user, action=action, criteria=what))
+        return steps
 
 
 # --- Assigning the interaction (Create Interaction on a segment) -------------------------------
@@ -583,7 +867,7 @@ def segment_log(
             )
             result = _log(locked, user=user, send_attachments=send_attachments)
             if create_follow_up:
-                result.follow_up = _create_follow_up(locked, user=user)
+                result.follow_up = _create_follow_up(result.logged, user=user).segment
             return result
     except IntegrityError:
         logged = LoggedSegment.objects.filter(segment_id=segment.pk).first()
@@ -853,19 +1137,97 @@ def _log(segment: Segment, *, user, send_attachments: bool) -> LogResult:
     return LogResult(logged=logged, delivering=delivering)
 
 
-def _create_follow_up(segment: Segment, *, user) -> Segment:
-    """`Follow-up on segment <no.>`: the same contacts (exclusions respected), no interaction."""
+@dataclass
+class FollowUp:
+    segment: Segment
+    added: int
+
+
+def logged_segment_follow_up(
+    *,
+    logged: LoggedSegment,
+    user,
+    response: str = FollowUpResponse.ALL,
+    evaluations: Iterable[str] = (),
+) -> FollowUp:
+    """`Create Follow-up Segment` on a logged segment: a new segment with those of its contacts
+    that ``response`` chooses (`FollowUpResponse`), exclusions respected, in one statement."""
+    if not user.has_perm("segments.add_segment"):
+        raise PermissionDenied
+    with transaction.atomic(durable=True):
+        return _create_follow_up(logged, user=user, response=response, evaluations=evaluations)
+
+
+def _create_follow_up(
+    logged: LoggedSegment,
+    *,
+    user,
+    response: str = FollowUpResponse.ALL,
+    evaluations: Iterable[str] = (),
+) -> FollowUp:
+    """`Follow-up on segment <no.>`: the logged segment's contacts that ``response`` chooses
+    (exclusions respected), no interaction assigned yet; its first step says whom it took."""
+    evaluations = list(evaluations)
     follow_up = Segment(
         number=_next_segment_number(),
-        description=(_("Follow-up on segment %(no)s") % {"no": segment.number})[:100],
+        description=(_("Follow-up on segment %(no)s") % {"no": logged.segment_no})[:100],
         date=timezone.localdate(),
-        salesperson=segment.salesperson,
+        salesperson_id=logged.segment.salesperson_id,
     )
     follow_up.stamp(user)
     follow_up.save()
-    contacts = Contact.objects.filter(segment_lines__segment=segment).segmentable()
-    _add_contacts(follow_up, user=user, contacts=contacts)
-    return follow_up
+    described = str(FollowUpResponse(response).label)
+    if response == FollowUpResponse.EVALUATED:
+        labels = dict(Evaluation.choices)
+        described += " " + " / ".join(str(labels.get(value, value)) for value in evaluations)
+    step = _step_begin(
+        follow_up,
+        user=user,
+        action=StepAction.FOLLOW_UP,
+        criteria={"logged_segment": logged.pk, "response": response, "evaluation": evaluations},
+        described=_("Logged segment %(logged)s: %(whom)s") % {"logged": logged, "whom": described},
+    )
+    contacts = follow_up_contacts(logged, response=response, evaluations=evaluations)
+    added = _add_contacts(follow_up, user=user, contacts=contacts.segmentable(), step=step)
+    _step_end(step, added=added)
+    return FollowUp(segment=follow_up, added=added)
+
+
+def follow_up_contacts(
+    logged: LoggedSegment, *, response: str, evaluations: Iterable[str] = ()
+) -> QuerySet[Contact]:
+    """The logged segment's contacts that a follow-up by ``response`` takes (before exclusions).
+
+    - answered: a non-canceled inbound entry initiated by them, dated on or after the day the
+      segment was logged (not one of the logged segment's own entries);
+    - not answered: every other contact of the logged segment;
+    - evaluated: a non-canceled entry evaluated as one of ``evaluations``, among the logged
+      segment's own entries and their entries dated since it was logged;
+    - attempt failed: their entry of the logged segment is marked Attempt Failed (not canceled).
+
+    Each is an EXISTS over the contact's entries, which their (contact, date) index finds.
+    """
+    contacts = Contact.objects.filter(segment_lines__segment_id=logged.segment_id)
+    if response == FollowUpResponse.ALL:
+        return contacts
+    since = timezone.localtime(logged.logged_at).date()
+    entries = InteractionLogEntry.objects.active().filter(contact=OuterRef("pk"))
+    own = Q(logged_segment=logged)
+    if response in (FollowUpResponse.ANSWERED, FollowUpResponse.NOT_ANSWERED):
+        answers = Exists(
+            entries.filter(
+                information_flow=InformationFlow.INBOUND,
+                initiated_by=InitiatedBy.THEM,
+                date__gte=since,
+            ).exclude(own)
+        )
+        return contacts.filter(answers if response == FollowUpResponse.ANSWERED else ~answers)
+    if response == FollowUpResponse.EVALUATED:
+        evaluated = entries.filter(own | Q(date__gte=since), evaluation__in=list(evaluations))
+        return contacts.filter(Exists(evaluated))
+    if response == FollowUpResponse.ATTEMPT_FAILED:
+        return contacts.filter(Exists(entries.filter(own, attempt_failed=True)))
+    raise ValueError(f"unknown follow-up response {response!r}")
 
 
 # --- Logged segments ---------------------------------------------------------------------------

@@ -15,6 +15,11 @@ urlpatterns = [
     path("<int:pk>/criteria/<str:action>/", views.segment_criteria, name="segment_criteria"),
     path("<int:pk>/reuse/", views.segment_reuse, name="segment_reuse"),
     path("<int:pk>/lines/remove/", views.lines_remove, name="lines_remove"),
+    path("<int:pk>/go-back/", views.segment_go_back, name="segment_go_back"),
+    path("<int:pk>/history/", views.segment_history, name="segment_history"),
+    path("<int:pk>/save-criteria/", views.segment_save_criteria, name="segment_save_criteria"),
+    path("<int:pk>/reuse-criteria/", views.segment_reuse_criteria, name="segment_reuse_criteria"),
+    path("<int:pk>/export/", views.segment_export, name="segment_export"),
     path("<int:pk>/lines/<int:line_pk>/", views.line_edit, name="line_edit"),
     path("<int:pk>/lines/<int:line_pk>/reset/", views.line_reset, name="line_reset"),
     path(
@@ -30,6 +35,17 @@ urlpatterns = [
     ),
     path("logged/", views.logged_segment_list, name="logged_segment_list"),
     path("logged/<int:pk>/", views.logged_segment_detail, name="logged_segment_detail"),
+    path(
+        "logged/<int:pk>/follow-up/",
+        views.logged_segment_follow_up,
+        name="logged_segment_follow_up",
+    ),
+    path("saved-criteria/", views.saved_criteria_list, name="saved_criteria_list"),
+    path(
+        "saved-criteria/<int:pk>/delete/",
+        views.saved_criteria_delete,
+        name="saved_criteria_delete",
+    ),
     path(
         "logged/<int:pk>/canceled/",
         views.logged_segment_switch_canceled,

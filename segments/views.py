@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import floatformat
 from django.utils import timezone
@@ -27,24 +27,30 @@ from django.views.decorators.http import require_POST, require_safe
 from contacts.models import CorrespondenceType, MarketingSetup
 from contacts.services import RecordGone
 from contacts.web import link_prefix, render_rows
+from interactions import csv_export
 from interactions.models import InteractionLogEntry
 from interactions.services import draft_start
 from segments import selectors, services
 from segments.forms import (
     AddContactForm,
     CriteriaForm,
+    FollowUpForm,
     LineForm,
     LogSegmentForm,
+    ReuseCriteriaForm,
     ReuseForm,
+    SaveCriteriaForm,
     SegmentCreateForm,
     SegmentHeaderForm,
 )
-from segments.models import Segment, SegmentStatus
+from segments.models import FollowUpResponse, Segment, SegmentStatus
 
 SEGMENT_PAGE_SIZE = 50
 LINE_PAGE_SIZE = 100
 LOGGED_SEGMENT_PAGE_SIZE = 50
 REUSE_CHOICES_SHOWN = 50
+STEPS_SHOWN = 10  # on the segment page; its history page has them all
+STEP_PAGE_SIZE = 100
 
 CRITERIA_ACTIONS = {
     "add": (gettext_lazy("Add Contacts"), services.segment_add_contacts),
@@ -137,6 +143,7 @@ def _render_detail(request, segment: Segment, *, add_form, status: int = 200) ->
     page = paginator.get_page(request.GET.get("page"))
     lines = selectors.lines_for_page(page.object_list)
     can_change = segment.is_editable_by(request.user)
+    steps = selectors.recent_steps(segment, STEPS_SHOWN)
     context = {
         "nav": "segments",
         "segment": segment,
@@ -146,6 +153,8 @@ def _render_detail(request, segment: Segment, *, add_form, status: int = 200) ->
         "logged_segment": getattr(segment, "logged_segment", None),
         "can_change": can_change,
         "add_form": add_form,
+        "steps": steps,
+        "step_count": steps[0].number if steps else 0,
     }
     return render(request, "segments/segment_detail.html", context, status=status)
 
@@ -251,13 +260,8 @@ def segment_criteria(request: HttpRequest, segment: Segment, action: str) -> Htt
     title, service = CRITERIA_ACTIONS[action]
     form = CriteriaForm(_posted(request))
     if request.method == "POST" and form.is_valid():
-        count = service(segment=segment, user=request.user, contacts=form.contacts())
-        done = {
-            "add": _("%(count)s contacts added (%(criteria)s)."),
-            "reduce": _("%(count)s lines removed (%(criteria)s)."),
-            "refine": _("%(count)s lines that did not match removed (%(criteria)s)."),
-        }[action]
-        messages.success(request, done % {"count": count, "criteria": form.described()})
+        step = service(segment=segment, user=request.user, criteria=form.criteria())
+        messages.success(request, _step_done(step))
         return redirect(segment)
     context = {
         "nav": "segments",
@@ -265,6 +269,7 @@ def segment_criteria(request: HttpRequest, segment: Segment, action: str) -> Htt
         "form": form,
         "action": action,
         "title": title,
+        "recent": selectors.logged_segments()[:REUSE_CHOICES_SHOWN],
     }
     return render(request, "segments/segment_criteria.html", context)
 
@@ -274,11 +279,11 @@ def segment_reuse(request: HttpRequest, segment: Segment) -> HttpResponse:
     form = ReuseForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         logged = form.cleaned_data["logged_segment"]
-        count = services.segment_reuse(segment=segment, user=request.user, logged=logged)
+        step = services.segment_reuse(segment=segment, user=request.user, logged=logged)
         messages.success(
             request,
             _("%(count)s contacts of logged segment %(logged)s (%(no)s) added.")
-            % {"count": count, "logged": logged.pk, "no": logged.segment_no},
+            % {"count": step.added, "logged": logged.pk, "no": logged.segment_no},
         )
         return redirect(segment)
     context = {
@@ -300,6 +305,134 @@ def lines_remove(request: HttpRequest, segment: Segment) -> HttpResponse:
     removed = services.segment_remove_lines(segment=segment, user=request.user, line_ids=line_ids)
     messages.success(request, _("%(count)s lines removed.") % {"count": removed})
     return redirect(segment)
+
+
+def _step_done(step) -> str:
+    """What a criteria step did, for the message after it."""
+    done = {
+        "add": _("Step %(step)s: %(count)s contacts added (%(criteria)s)."),
+        "reduce": _("Step %(step)s: %(count)s lines removed (%(criteria)s)."),
+        "refine": _("Step %(step)s: %(count)s lines that did not match removed (%(criteria)s)."),
+        "reuse_segment": _("Step %(step)s: %(count)s contacts added (%(criteria)s)."),
+    }[step.action]
+    count = step.added if step.action in ("add", "reuse_segment") else step.removed
+    return done % {"step": step.number, "count": count, "criteria": step.described}
+
+
+@require_POST
+@segment_change_view
+def segment_go_back(request: HttpRequest, segment: Segment) -> HttpResponse:
+    """`Go Back`: undo the last step; the form names the step the user saw as last."""
+    number = request.POST.get("step", "")
+    if not number.isdigit():
+        messages.error(request, _("Choose the step to undo from the segment page."))
+        return redirect(segment)
+    try:
+        gone = services.segment_go_back(segment=segment, user=request.user, step=int(number))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(segment)
+    messages.success(
+        request,
+        _(
+            "Step %(step)s (%(action)s) undone: %(taken)s lines taken away, %(restored)s lines "
+            "put back."
+        )
+        % {
+            "step": gone.step.number,
+            "action": gone.step.get_action_display(),
+            "taken": gone.taken,
+            "restored": gone.restored,
+        },
+    )
+    return redirect(segment)
+
+
+@require_safe
+def segment_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every step of the segment, newest first, a page at a time."""
+    segment = selectors.get_segment_for_user(request, pk)
+    page = Paginator(selectors.segment_steps(segment), STEP_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {"nav": "segments", "segment": segment, "page": page}
+    return render(request, "segments/segment_history.html", context)
+
+
+@permission_required("segments.add_savedcriteria", raise_exception=True)
+def segment_save_criteria(request: HttpRequest, pk: int) -> HttpResponse:
+    """`Save Criteria`: the segment's criteria steps under a code (also of a logged segment:
+    last month's criteria, for this month's mailing)."""
+    segment = selectors.get_segment_for_user(request, pk)
+    form = SaveCriteriaForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.saved_criteria_create(
+                segment=segment, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("The criteria of segment %(no)s are saved as %(code)s.")
+                % {"no": segment.number, "code": saved.code},
+            )
+            return redirect(segment)
+    steps = list(segment.steps.order_by("number"))
+    context = {
+        "nav": "segments",
+        "segment": segment,
+        "form": form,
+        "criteria_steps": [step for step in steps if step.is_criteria],
+        "other_steps": [step for step in steps if not step.is_criteria],
+    }
+    return render(request, "segments/segment_save_criteria.html", context)
+
+
+@segment_change_view
+def segment_reuse_criteria(request: HttpRequest, segment: Segment) -> HttpResponse:
+    """`Reuse Criteria`: replay saved criteria on this segment, step by step."""
+    form = ReuseCriteriaForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        saved = form.cleaned_data["saved"]
+        try:
+            steps = services.segment_reuse_criteria(segment=segment, user=request.user, saved=saved)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("Saved criteria %(code)s replayed in %(count)s steps.")
+                % {"code": saved.code, "count": len(steps)},
+            )
+            for step in steps:
+                messages.info(request, _step_done(step))
+            return redirect(segment)
+    context = {
+        "nav": "segments",
+        "segment": segment,
+        "form": form,
+        "saved_criteria": selectors.saved_criteria(),
+    }
+    return render(request, "segments/segment_reuse_criteria.html", context)
+
+
+@permission_required("contacts.view_contact", raise_exception=True)
+@require_safe
+def segment_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """`Export Contacts`: the segment's contacts as CSV with the columns `import_contacts` reads,
+    streamed (memory stays flat at 100,000 lines)."""
+    segment = selectors.get_segment_for_user(request, pk)
+    rows = selectors.segment_contact_rows(segment).iterator(chunk_size=csv_export.CHUNK_SIZE)
+    response = StreamingHttpResponse(
+        csv_export.stream_lines(selectors.CONTACT_EXPORT_HEADER, rows),
+        content_type="text/csv; charset=utf-8",
+    )
+    # The segment number is the user's text: keep only what a file name may safely hold.
+    number = "".join(c for c in segment.number if c.isalnum() or c in "-_") or str(segment.pk)
+    response["Content-Disposition"] = f'attachment; filename="segment-{number}-contacts.csv"'
+    return response
 
 
 # --- Personalising a line ------------------------------------------------------------------------
@@ -420,6 +553,56 @@ def logged_segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ).count(),
     }
     return render(request, "segments/logged_segment_detail.html", context)
+
+
+@permission_required("segments.add_segment", raise_exception=True)
+def logged_segment_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
+    """`Create Follow-up Segment` of a logged segment: all its contacts, or by their response."""
+    logged = selectors.get_logged_segment_for_user(request, pk)
+    form = FollowUpForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        response = form.cleaned_data["response"]
+        try:
+            follow_up = services.logged_segment_follow_up(
+                logged=logged,
+                user=request.user,
+                response=response,
+                evaluations=form.cleaned_data["evaluation"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("Follow-up segment %(no)s created with %(count)s contacts (%(whom)s).")
+                % {
+                    "no": follow_up.segment.number,
+                    "count": follow_up.added,
+                    "whom": FollowUpResponse(response).label,
+                },
+            )
+            return redirect(follow_up.segment)
+    context = {"nav": "logged_segments", "logged": logged, "form": form}
+    return render(request, "segments/logged_segment_follow_up.html", context)
+
+
+# --- Saved criteria ------------------------------------------------------------------------------
+
+
+@permission_required("segments.add_savedcriteria", raise_exception=True)
+@require_safe
+def saved_criteria_list(request: HttpRequest) -> HttpResponse:
+    context = {"nav": "segments", "saved_criteria": selectors.saved_criteria()}
+    return render(request, "segments/saved_criteria_list.html", context)
+
+
+@permission_required("segments.delete_savedcriteria", raise_exception=True)
+@require_POST
+def saved_criteria_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    saved = selectors.get_saved_criteria_for_user(request, pk)
+    services.saved_criteria_delete(saved=saved, user=request.user)
+    messages.success(request, _("Saved criteria %(code)s deleted.") % {"code": saved.code})
+    return redirect("segments:saved_criteria_list")
 
 
 @permission_required("segments.cancel_loggedsegment", raise_exception=True)

@@ -30,7 +30,15 @@ from interactions.models import (
     InteractionTemplate,
     InteractionTemplateContent,
 )
-from segments.models import LoggedSegment, Segment, SegmentLine, SegmentStatus
+from segments.models import (
+    LoggedSegment,
+    SavedCriteria,
+    SavedCriteriaStep,
+    Segment,
+    SegmentLine,
+    SegmentStatus,
+    StepAction,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -243,3 +251,22 @@ class LoggedSegmentFactory(factory.django.DjangoModelFactory):
     segment = factory.SubFactory(SegmentFactory, status=SegmentStatus.LOGGED)
     segment_no = factory.LazyAttribute(lambda ls: ls.segment.number)
     description = factory.LazyAttribute(lambda ls: ls.segment.description)
+
+
+class SavedCriteriaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SavedCriteria
+
+    code = factory.Sequence(lambda n: f"CRIT{n:03d}")
+    description = factory.Faker("sentence", nb_words=3)
+
+
+class SavedCriteriaStepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SavedCriteriaStep
+
+    saved = factory.SubFactory(SavedCriteriaFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    action = StepAction.ADD
+    criteria = factory.LazyFunction(lambda: {"city": "Haarlem"})
+    described = "City: Haarlem"

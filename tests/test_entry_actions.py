@@ -322,9 +322,9 @@ def test_csv_export_holds_exactly_the_filtered_rows_newest_first(owner_client):
 
 
 def test_csv_export_sends_rows_in_pieces_and_loses_none(owner_client, monkeypatch):
-    from interactions import views
+    from interactions import csv_export
 
-    monkeypatch.setattr(views, "CSV_CHUNK_ROWS", 2)
+    monkeypatch.setattr(csv_export, "STREAM_CHUNK_ROWS", 2)
     entries = factories.LogEntryFactory.create_batch(5)
     response = owner_client.get(EXPORT)
     pieces = list(response.streaming_content)

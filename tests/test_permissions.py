@@ -19,6 +19,8 @@ from django.urls import reverse
 
 from contacts.roles import SALESPERSON
 from interactions.models import DraftStatus
+from segments import services
+from segments.forms import Criteria
 from tests import factories
 from tests.test_login_required import ALL, PUBLIC
 
@@ -112,6 +114,14 @@ BOUNDARIES: dict[str, str] = {
     "segments:segment_log": SEGMENT_OWNER,
     "segments:logged_segment_switch_canceled": MANAGER,
     "segments:logged_segments_delete_canceled": MANAGER,
+    "segments:segment_history": SIGNED_IN,
+    "segments:segment_go_back": SEGMENT_OWNER,
+    "segments:segment_reuse_criteria": SEGMENT_OWNER,
+    "segments:segment_export": SALESPERSON_ROLE,
+    "segments:logged_segment_follow_up": SALESPERSON_ROLE,
+    "segments:segment_save_criteria": MANAGER,
+    "segments:saved_criteria_list": MANAGER,
+    "segments:saved_criteria_delete": MANAGER,
     # the site
     "home": SIGNED_IN,
     "password_change": SIGNED_IN,
@@ -151,6 +161,11 @@ def world(owner, colleague, outsider, manager):
     comment = factories.CommentFactory(entry=entry, created_by=owner)
     segment = factories.SegmentFactory(salesperson=owner.salesperson, created_by=owner)
     line = factories.SegmentLineFactory(segment=segment, contact=person)
+    # A criteria step, which Go Back would undo and Save Criteria would keep.
+    services.segment_add_contacts(
+        segment=segment, user=owner, criteria=Criteria.from_data({"company": company.number})
+    )
+    saved = factories.SavedCriteriaStepFactory(saved__code="WORLD").saved
     logged = factories.LoggedSegmentFactory(canceled=True)
     draft = factories.DraftFactory(owner=owner, contact=person, context_contact=person)
     return {
@@ -171,6 +186,7 @@ def world(owner, colleague, outsider, manager):
         "line": line,
         "logged": logged,
         "draft": draft,
+        "saved": saved,
     }
 
 
@@ -233,6 +249,13 @@ def url_for(name: str, world: dict) -> str:
         "segments:segment_log": {"pk": w["segment"].pk},
         "segments:logged_segment_detail": {"pk": w["logged"].pk},
         "segments:logged_segment_switch_canceled": {"pk": w["logged"].pk},
+        "segments:logged_segment_follow_up": {"pk": w["logged"].pk},
+        "segments:segment_history": {"pk": w["segment"].pk},
+        "segments:segment_go_back": {"pk": w["segment"].pk},
+        "segments:segment_reuse_criteria": {"pk": w["segment"].pk},
+        "segments:segment_save_criteria": {"pk": w["segment"].pk},
+        "segments:segment_export": {"pk": w["segment"].pk},
+        "segments:saved_criteria_delete": {"pk": w["saved"].pk},
     }.get(name, {})
     return reverse(name, kwargs=kwargs)
 
@@ -248,6 +271,10 @@ HARMFUL_POST = {
     "segments:lines_remove": lambda w: {"line": [w["line"].pk]},
     "segments:line_add": lambda w: {"contact": w["spare_contact"].number},
     "contacts:contact_create": lambda w: {"type": "company", "name": "Hijack Ltd"},
+    "segments:segment_go_back": lambda w: {"step": "1"},
+    "segments:segment_reuse_criteria": lambda w: {"saved": "WORLD"},
+    "segments:segment_save_criteria": lambda w: {"code": "HIJACK", "description": "Hijack"},
+    "segments:logged_segment_follow_up": lambda w: {"response": "all"},
 }
 
 

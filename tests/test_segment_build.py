@@ -356,8 +356,10 @@ def test_add_by_criteria_is_one_insert_statement(owner_client, segment, book):
     with CaptureQueriesContext(connection) as queries:
         criteria(owner_client, segment, "add")
     inserts = [q["sql"] for q in queries if q["sql"].lstrip().startswith("INSERT")]
-    assert len(inserts) == 1
-    assert "ON CONFLICT" in inserts[0]
+    line_inserts = [sql for sql in inserts if "segments_segmentline" in sql.split("(")[0]]
+    assert len(line_inserts) == 1  # besides the step's own row
+    assert len(inserts) == 2
+    assert "ON CONFLICT" in line_inserts[0]
     assert segment.lines.count() == 5 + 20 * 2  # the book's five, 20 persons with companies
 
 
@@ -374,8 +376,8 @@ def test_adding_by_criteria_again_adds_only_contacts_not_on_the_segment(
 def test_two_users_adding_the_same_contacts_at_once_give_one_line_each(owner, book):
     """The segment's row lock makes the second adder wait for the first to commit; its
     statement then skips the contacts already there. Two real connections, started together."""
-    from contacts.models import Contact
     from segments import services
+    from segments.forms import Criteria
 
     segment = factories.SegmentFactory(salesperson=owner.salesperson, created_by=owner)
     start = threading.Barrier(2)
@@ -384,11 +386,10 @@ def test_two_users_adding_the_same_contacts_at_once_give_one_line_each(owner, bo
     def add():
         try:
             start.wait(timeout=10)
-            added.append(
-                services.segment_add_contacts(
-                    segment=segment, user=owner, contacts=Contact.objects.all()
-                )
+            step = services.segment_add_contacts(
+                segment=segment, user=owner, criteria=Criteria.from_data({})
             )
+            added.append(step.added)
         except Exception as error:
             errors.append(error)
         finally:
@@ -410,13 +411,14 @@ def test_criteria_form_bad_input_is_shown_next_to_the_fields(owner_client, segme
         segment,
         "add",
         company="ANN",
-        interaction="has",
+        template=factories.TemplateFactory().pk,
         date_from="2026-02-01",
         date_to="2026-01-01",
     )
     assert response.status_code == 200
     errors = response.context["form"].errors
-    assert set(errors) == {"company", "template", "date_to"}
+    # An interaction condition without "has" or "has no" would be ignored: it is an error.
+    assert set(errors) == {"company", "interaction", "date_to"}
     assert not segment.lines.exists()
 
 
@@ -494,6 +496,9 @@ def change_requests(segment, line):
         ("post", url("segment_criteria", segment, "refine"), {}),
         ("get", url("segment_reuse", segment), None),
         ("post", url("lines_remove", segment), {"line": [line.pk]}),
+        ("post", url("segment_go_back", segment), {"step": "1"}),
+        ("get", url("segment_reuse_criteria", segment), None),
+        ("post", url("segment_reuse_criteria", segment), {"saved": "ANY"}),
         ("get", url("line_edit", segment, line.pk), None),
         ("post", url("line_edit", segment, line.pk), {"unit_cost": "9", "unit_duration": "1"}),
         ("post", url("line_reset", segment, line.pk), {}),

@@ -238,7 +238,7 @@ def test_lines_resolve_correspondence_type_exactly_like_the_wizard(
     owner, segment_default, segment_ignores, template_default, template_ignores, contact
 ):
     """The SQL that fills lines and `resolve_correspondence_type` never disagree."""
-    from segments.services import segment_add_contacts
+    from segments.services import segment_add_contact
 
     template = factories.TemplateFactory(
         correspondence_type=template_default, ignore_contact_corres_type=template_ignores
@@ -250,9 +250,7 @@ def test_lines_resolve_correspondence_type_exactly_like_the_wizard(
         ignore_contact_corres_type=segment_ignores,
     )
     person = factories.PersonFactory(correspondence_type=contact)
-    segment_add_contacts(
-        segment=segment, user=owner, contacts=type(person).objects.filter(pk=person.pk)
-    )
+    segment_add_contact(segment=segment, user=owner, contact=person)
     assert segment.lines.get().correspondence_type == resolve_correspondence_type(
         template=template,
         contact=person,

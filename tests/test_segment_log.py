@@ -46,9 +46,8 @@ def assign(segment, user, template, **header) -> None:
 
 
 def add(segment, user, *contacts) -> None:
-    services.segment_add_contacts(
-        segment=segment, user=user, contacts=Contact.objects.filter(pk__in=[c.pk for c in contacts])
-    )
+    for contact in contacts:
+        services.segment_add_contact(segment=segment, user=user, contact=contact)
 
 
 @pytest.fixture

@@ -81,6 +81,40 @@ def build_segment_delete(owner, rows):
     return reverse("segments:segment_delete", args=[segment.pk])
 
 
+def criteria_steps(segment, owner, rows):
+    """``rows`` steps on ``segment``, each adding one new contact."""
+    from segments import services
+
+    for _ in range(rows):
+        services.segment_add_contact(segment=segment, user=owner, contact=factories.PersonFactory())
+
+
+def build_segment_page_with_steps(owner, rows):
+    segment = owned_segment(owner, rows)
+    criteria_steps(segment, owner, rows)
+    return segment.get_absolute_url()
+
+
+def build_segment_history(owner, rows):
+    segment = owned_segment(owner, 0)
+    criteria_steps(segment, owner, rows)
+    return reverse("segments:segment_history", args=[segment.pk])
+
+
+def build_segment_reuse_criteria(owner, rows):
+    for n in range(rows):
+        saved = factories.SavedCriteriaFactory(code=f"C{n}")
+        factories.SavedCriteriaStepFactory.create_batch(2, saved=saved)
+    segment = owned_segment(owner, rows)
+    return reverse("segments:segment_reuse_criteria", args=[segment.pk])
+
+
+def build_logged_segment_follow_up(owner, rows):
+    logged = factories.LoggedSegmentFactory(logged_by=owner)
+    factories.LogEntryFactory.create_batch(rows, logged_segment=logged)
+    return reverse("segments:logged_segment_follow_up", args=[logged.pk])
+
+
 def build_logged_segment_list(owner, rows):
     for _ in range(rows):
         factories.LoggedSegmentFactory(logged_by=factories.UserFactory())
@@ -97,15 +131,20 @@ QUERY_COUNTS = [
     # Every request reads the session and the user, the user with its permissions for the
     # actions only some users may take (2 queries); then:
     (build_segment_list, 5),  # pager count, the page, the line totals of the page
-    # segment, totals (whose line count is also the pager's), a page of lines
-    (build_segment_page_for_its_owner, 5),
-    (build_segment_page_read_only, 5),  # the same page, read-only
+    # segment, totals (whose line count is also the pager's), a page of lines, the newest steps
+    (build_segment_page_for_its_owner, 6),
+    (build_segment_page_read_only, 6),  # the same page, read-only
     (build_segment_edit, 5),  # segment, salespeople, campaigns
-    (build_segment_criteria, 5),  # segment, salespeople, templates
+    # segment, salespeople, templates, groups, campaigns, recent logged segments
+    (build_segment_criteria, 8),
     (build_segment_reuse, 4),  # segment, recent logged segments
     (build_line_edit, 6),  # segment, line, templates, salespeople
     (build_segment_log, 5),  # segment, any Email line, totals
     (build_segment_delete, 4),  # segment, totals
+    (build_segment_page_with_steps, 6),  # the same page with its newest steps
+    (build_segment_history, 5),  # segment, pager count, the page of steps
+    (build_segment_reuse_criteria, 6),  # segment, the select, saved criteria, their steps
+    (build_logged_segment_follow_up, 3),  # logged segment
     (build_logged_segment_list, 4),  # pager count, the page
     (build_logged_segment_page, 4),  # logged segment, canceled entries
 ]
@@ -134,6 +173,26 @@ def test_logged_segment_actions_query_count_does_not_grow(
     pages = [
         (reverse("segments:logged_segment_switch_canceled", args=[logged.pk]), 5),
         (reverse("segments:logged_segments_delete_canceled"), 3),
+    ]
+    for page_url, queries in pages:
+        with django_assert_num_queries(queries):
+            assert manager_client.get(page_url).status_code == 200
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_saved_criteria_pages_query_count_does_not_grow(
+    manager_client, manager, owner, django_assert_num_queries, rows
+):
+    segment = owned_segment(owner, 0)
+    criteria_steps(segment, owner, rows)
+    for n in range(rows):
+        saved = factories.SavedCriteriaFactory(code=f"C{n}", created_by=manager)
+        factories.SavedCriteriaStepFactory.create_batch(2, saved=saved)
+    pages = [
+        # segment, its steps
+        (reverse("segments:segment_save_criteria", args=[segment.pk]), 4),
+        # saved criteria with their authors, their steps
+        (reverse("segments:saved_criteria_list"), 4),
     ]
     for page_url, queries in pages:
         with django_assert_num_queries(queries):
@@ -231,7 +290,7 @@ def test_segment_page_shows_its_lines_a_page_at_a_time(
     monkeypatch.setattr(views, "LINE_PAGE_SIZE", 2)
     segment = owned_segment(owner, 5)
     numbers = [line.contact.number for line in segment.lines.order_by("id")]
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = owner_client.get(segment.get_absolute_url(), {"page": 2})
     html = response.content.decode()
     assert [number for number in numbers if f">{number}<" in html] == numbers[2:4]
