@@ -41,7 +41,7 @@ def test_segment_from_criteria_to_logged_segment_and_follow_up_in_a_real_browser
     page.get_by_label("City").fill("Haarlem")
     page.get_by_role("button", name="Add Contacts").click()
     expect(page.get_by_text("4 contacts added")).to_be_visible()
-    lines = page.locator("table.list tbody tr")
+    lines = page.get_by_role("table", name="Lines").locator("tbody tr")
     expect(lines).to_have_count(4)
 
     # 3. Create Interaction on the segment: steps 1-3, then Finish assigns it to the lines.
@@ -94,7 +94,7 @@ def test_segment_from_criteria_to_logged_segment_and_follow_up_in_a_real_browser
     expect(
         page.get_by_role("heading", name="SEG00002 Follow-up on segment SEG00001")
     ).to_be_visible()
-    follow_up = page.locator("table.list tbody tr")
+    follow_up = page.get_by_role("table", name="Lines").locator("tbody tr")
     expect(follow_up).to_have_count(4)
     for name in people:
         expect(follow_up.filter(has_text=f"{name} Haarlemmer")).to_have_count(1)

@@ -42,7 +42,7 @@ def test_criteria_go_back_save_log_and_follow_up_of_those_who_did_not_answer(
     page.get_by_role("main").get_by_label("Language").select_option(label="English")
     page.get_by_role("button", name="Reduce Contacts").click()
     expect(page.get_by_text("Step 2: 2 lines removed (Language: English).")).to_be_visible()
-    lines = page.locator("table.list tbody tr").filter(has_text="Haarlemmer")
+    lines = page.get_by_role("table", name="Lines").locator("tbody tr")
     expect(lines).to_have_count(2)
     history = page.get_by_role("table", name="Criteria history")
     expect(history.locator("tbody tr")).to_have_count(2)
@@ -102,7 +102,7 @@ def test_criteria_go_back_save_log_and_follow_up_of_those_who_did_not_answer(
     expect(
         page.get_by_role("heading", name="SEG00002 Follow-up on segment SEG00001")
     ).to_be_visible()
-    follow_up = page.locator("table.list tbody tr").filter(has_text="Haarlemmer")
+    follow_up = page.get_by_role("table", name="Lines").locator("tbody tr")
     expect(follow_up).to_have_count(3)
     expect(follow_up.filter(has_text="Bram")).to_have_count(0)
     expect(page.get_by_role("table", name="Criteria history")).to_contain_text(

@@ -350,7 +350,8 @@ QUERY_COUNTS = [
     (build_groups, 3),  # groups with their template count
     (build_group, 5),  # group, its templates, statistics from the daily totals
     (build_segments, 5),  # count for the pager, the page, the line totals of the page
-    (build_segment, 5),  # segment, totals (also the pager's count), a page of lines
+    # segment, totals (also the pager's count), a page of lines, the newest criteria steps
+    (build_segment, 6),
     (build_logged_segments, 4),  # count for the pager, the page
     (build_logged_segment, 4),  # logged segment with its segment, canceled entries
 ]
