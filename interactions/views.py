@@ -55,7 +55,6 @@ from interactions.models import (
     DraftStatus,
     Evaluation,
     InteractionComment,
-    InteractionDraft,
     InteractionGroup,
     InteractionLogEntry,
     InteractionTemplate,
@@ -651,8 +650,8 @@ def _posted_id(request: HttpRequest, name: str) -> int | None:
 
 @require_POST
 def wizard_start(request: HttpRequest) -> HttpResponse:
-    """`Create Interaction`: a new draft, then step 1. A POST, as it writes: a link prefetch or a
-    crawler makes no drafts. contact= and salesperson= fix the context; campaign=, opportunity=,
+    """`Create Interaction`: a new draft, then step 1 (a POST: a link prefetch or a crawler
+    makes no drafts). contact= and salesperson= fix the context; campaign=, opportunity=,
     prefill_contact= and prefill_salesperson= (the entry list's filter) only pre-fill."""
     require_logging_role(request)
     contact = salesperson = None
@@ -678,20 +677,11 @@ def wizard_start(request: HttpRequest) -> HttpResponse:
     return redirect(draft.wizard_url())
 
 
-def _finished_already(request: HttpRequest, draft: InteractionDraft) -> HttpResponse:
-    if draft.context_segment_id:
-        messages.info(request, _("This interaction has already been assigned."))
-    else:
-        messages.info(request, _("This interaction has already been logged."))
-    return redirect("interactions:draft_list")
-
-
 def wizard_resume(request: HttpRequest, draft_id) -> HttpResponse:
-    """`Resume`: back to the step the draft was left on."""
+    """`Resume`: back to the step the draft was left on (of a finished draft, the wizard says
+    what it logged; so below, for a draft a Finish in another tab got first)."""
     draft = get_draft_for_user(request, draft_id)
     require_logging_role(request)
-    if draft.status == DraftStatus.FINISHED:
-        return _finished_already(request, draft)
     return redirect(draft.wizard_url())
 
 
@@ -700,7 +690,7 @@ def wizard_cancel(request: HttpRequest, draft_id) -> HttpResponse:
     draft = get_draft_for_user(request, draft_id)
     choice = request.POST.get("choice") if request.method == "POST" else None
     if draft.status == DraftStatus.FINISHED:
-        return _finished_already(request, draft)
+        return redirect(draft.wizard_url())
     if choice not in ("yes", "no"):
         return render(request, "interactions/wizard_cancel.html", {"draft": draft, "nav": "drafts"})
     started_from = draft.context_contact or draft.context_segment
@@ -710,7 +700,7 @@ def wizard_cancel(request: HttpRequest, draft_id) -> HttpResponse:
         else:
             services.draft_delete(draft=draft)
     except services.DraftFinished:  # its Finish, in another tab, committed first
-        return _finished_already(request, draft)
+        return redirect(draft.wizard_url())
     except RecordGone as gone:  # discarded in another tab
         messages.info(request, gone.message)
         return redirect("interactions:draft_list")
@@ -729,6 +719,6 @@ def draft_delete(request: HttpRequest, draft_id) -> HttpResponse:
     try:
         services.draft_delete(draft=draft)
     except services.DraftFinished:
-        return _finished_already(request, draft)
+        return redirect(draft.wizard_url())
     messages.success(request, _("The postponed interaction was deleted."))
     return redirect("interactions:draft_list")

@@ -1,12 +1,10 @@
 """The Create Interaction wizards: django-formtools, with the state in the draft's row.
 
-Each run is an `InteractionDraft` whose UUID is in the URL, so two tabs never share state and a
-draft survives logout and restarts. `DraftWizard` is what both wizards share (storage, steps,
-Back and Cancel, content that follows the template, `Finish`); `ContactWizard` logs an
-interaction for a contact, `segments.wizard.SegmentWizard` assigns one to a segment. A request:
-`DraftStorage` reads the URL's draft (its owner's only), formtools validates the posted step or
-renders one, and a POST writes the draft back; `Finish` hands every step's cleaned data to one
-service that owns its transaction.
+Each run is an `InteractionDraft` whose UUID is in the URL (two tabs never share state). A
+request: `DraftStorage` reads the draft, formtools validates the posted step or renders one, a
+POST writes the draft back, and `Finish` hands every step's cleaned data to one service that
+owns its transaction. `DraftWizard` is what `ContactWizard` (below) and
+`segments.wizard.SegmentWizard` share.
 """
 
 from __future__ import annotations
