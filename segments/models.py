@@ -260,7 +260,24 @@ CRITERIA_STEP_ACTIONS = (
 )
 
 
-class SegmentStep(models.Model):
+class StepFields(models.Model):
+    """What a step did: its number, its action and its criteria, to replay and in words."""
+
+    number = models.PositiveIntegerField(_("no."))
+    action = models.CharField(_("action"), max_length=20, choices=StepAction.choices)
+    # The criteria as the form posts them (binding the form to them again selects the same
+    # way), or what else the action needs to be described and replayed.
+    criteria = models.JSONField(_("criteria"), default=dict, blank=True)
+    described = models.TextField(_("criteria"), blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.number}: {self.get_action_display()}"
+
+
+class SegmentStep(StepFields):
     """One numbered change of a segment's contacts, newest last; `Go Back` undoes the last one.
 
     The lines a step added carry its number (`SegmentLine.step`); the lines it removed are kept,
@@ -272,12 +289,6 @@ class SegmentStep(models.Model):
     segment = models.ForeignKey(
         Segment, on_delete=models.CASCADE, related_name="steps", db_index=False
     )
-    number = models.PositiveIntegerField(_("no."))
-    action = models.CharField(_("action"), max_length=20, choices=StepAction.choices)
-    # The criteria as the form posts them (binding the form to them again selects the same
-    # way), or what else the action needs to be described and replayed.
-    criteria = models.JSONField(_("criteria"), default=dict, blank=True)
-    described = models.TextField(_("criteria"), blank=True)
     added = models.PositiveIntegerField(_("lines added"), default=0)
     removed = models.PositiveIntegerField(_("lines removed"), default=0)
     lines_before = models.PositiveIntegerField(_("lines before"), default=0)
@@ -292,9 +303,6 @@ class SegmentStep(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["segment", "number"], name="segmentstep_number_once")
         ]
-
-    def __str__(self) -> str:
-        return f"{self.number}: {self.get_action_display()}"
 
     @property
     def is_criteria(self) -> bool:
@@ -358,14 +366,10 @@ class SavedCriteria(Tracked):
         return f"{self.code} {self.description}"
 
 
-class SavedCriteriaStep(models.Model):
+class SavedCriteriaStep(StepFields):
     saved = models.ForeignKey(
         SavedCriteria, on_delete=models.CASCADE, related_name="steps", db_index=False
     )
-    number = models.PositiveIntegerField(_("no."))
-    action = models.CharField(_("action"), max_length=20, choices=StepAction.choices)
-    criteria = models.JSONField(_("criteria"), default=dict, blank=True)
-    described = models.TextField(_("criteria"), blank=True)
 
     class Meta:
         verbose_name = _("saved criteria step")
@@ -374,9 +378,6 @@ class SavedCriteriaStep(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["saved", "number"], name="savedcriteriastep_once")
         ]
-
-    def __str__(self) -> str:
-        return f"{self.number}: {self.get_action_display()}"
 
 
 class FollowUpResponse(models.TextChoices):

@@ -382,3 +382,12 @@ def test_two_users_going_back_at_once_undo_one_step(owner, manager, town):
     assert "no longer the last step" in errors[0].messages[0]
     assert contacts_on(segment) == {"H1", "H2", "H3", "H4"}
     assert list(segment.steps.values_list("number", flat=True)) == [1]
+
+
+def test_deleting_a_segment_deletes_its_steps_and_the_lines_they_kept(owner, segment, town):
+    services.segment_add_contacts(segment=segment, user=owner, criteria=criteria(city="Haarlem"))
+    services.segment_reduce_contacts(segment=segment, user=owner, criteria=criteria(language="nl"))
+    assert RemovedLine.objects.count() == 2
+    services.segment_delete(segment=segment, user=owner)
+    assert not SegmentStep.objects.exists()
+    assert not RemovedLine.objects.exists()
