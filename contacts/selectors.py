@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db import models
-from django.db.models import ForeignObjectRel
-from django.db.models.functions import Upper
+from django.db.models import Case, ForeignObjectRel, When
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import (
+    NAME_WORDS,
     Campaign,
     Contact,
     ContactQuerySet,
@@ -19,7 +21,9 @@ from contacts.models import (
     NumberSeries,
     Opportunity,
     Salesperson,
+    words_query,
 )
+from contacts.search import search_words
 
 
 def get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
@@ -39,6 +43,23 @@ CONTACT_ORDERS = {
     "number": ("number",),
     "-number": ("-number",),
 }
+# A search shows its best matches up to here (60 pages of 50); beyond, it says "more than".
+# Below it a group of matches is read whole and sorted, above it found by walking the name
+# index: at 100,000 contacts the two cost the same near 3,000 (`ContactSearch`).
+SEARCH_LIMIT = 3000
+
+
+def _filtered(
+    *, type: str = "", company_id: int | None = None, salesperson_id: int | None = None
+) -> ContactQuerySet:
+    contacts = Contact.objects.all()
+    if type in ContactType.values:
+        contacts = contacts.filter(type=type)
+    if company_id is not None:
+        contacts = contacts.filter(company_id=company_id)
+    if salesperson_id is not None:
+        contacts = contacts.filter(salesperson_id=salesperson_id)
+    return contacts
 
 
 def contact_search(
@@ -47,28 +68,124 @@ def contact_search(
     type: str = "",
     company_id: int | None = None,
     salesperson_id: int | None = None,
-    order: str = "name",
-) -> ContactQuerySet:
-    """Contacts matching the list filters, in ``order`` (a key of CONTACT_ORDERS), which an
-    index serves."""
-    fields = CONTACT_ORDERS.get(order, CONTACT_ORDERS["name"])
-    contacts = Contact.objects.select_related("company", "salesperson").order_by(*fields)
+    order: str = "",
+) -> ContactQuerySet | ContactSearch:
+    """Contacts matching the list filters. Without words: a QuerySet in ``order`` (a key of
+    CONTACT_ORDERS; name by default), which an index serves. With words: a `ContactSearch`,
+    best matches first unless an ``order`` is asked for."""
+    contacts = _filtered(type=type, company_id=company_id, salesperson_id=salesperson_id)
     if text.strip():
-        # Matches come from the prefix indexes, then a top-N sort. Ordering by the (name, number)
-        # or number index instead lets Postgres walk that whole index for broad prefixes (0.7 s
-        # at 100k); no index has UPPER(...) in the ORDER BY's operator class.
-        first, *rest = fields
-        column = Upper(first.lstrip("-"))
-        contacts = contacts.search(text).order_by(
-            column.desc() if first.startswith("-") else column, *rest
-        )
-    if type in ContactType.values:
-        contacts = contacts.filter(type=type)
-    if company_id is not None:
-        contacts = contacts.filter(company_id=company_id)
-    if salesperson_id is not None:
-        contacts = contacts.filter(salesperson_id=salesperson_id)
-    return contacts
+        return ContactSearch(contacts, text, order=CONTACT_ORDERS.get(order, ()))
+    return contacts.order_by(*CONTACT_ORDERS.get(order, CONTACT_ORDERS["name"]))
+
+
+def _at_most(contacts: ContactQuerySet, limit: int) -> int:
+    """How many ``contacts`` there are, counting no further than ``limit``."""
+    return contacts.order_by()[:limit].count()
+
+
+class ContactSearch:
+    """The contacts that hold every typed word (`ContactQuerySet.search`), best first: those
+    with every word in their name, then the others (company name, number, email, phone,
+    city), each group by name. At most `SEARCH_LIMIT` of them, a sequence Django's Paginator
+    pages through: ``search[a:b]`` is a list of ``shape(queryset)`` rows.
+
+    Ranking every match would read and sort all of them (all 100,000 contacts match "e", from
+    "example" in their email addresses). So it counts first, up to the limit, the name
+    matches (more than the limit: they fill every page) and then all matches, and picks the
+    cheaper way for each group: up to the limit, read them all through a GIN index and sort
+    (a few thousand rows at most); beyond it, walk the name index and keep the matches (at
+    100,000 contacts one row in 33 or more matches, so a page comes soon). A page costs a few
+    milliseconds of database time either way (docs/benchmarks.md).
+    """
+
+    def __init__(
+        self,
+        contacts: ContactQuerySet,
+        text: str,
+        *,
+        order: tuple[str, ...] = (),
+        shape: Callable[[ContactQuerySet], Iterable] | None = None,
+    ) -> None:
+        self.contacts = contacts
+        self.text = text
+        self.order = order
+        self.shape = shape or (lambda queryset: queryset.select_related("company", "salesperson"))
+        words = search_words(text)
+        self.in_name = words_query(words) if words else None
+
+    def with_shape(self, shape: Callable[[ContactQuerySet], Iterable]) -> ContactSearch:
+        """The same search, its rows made by ``shape`` (e.g. values for a list page)."""
+        return ContactSearch(self.contacts, self.text, order=self.order, shape=shape)
+
+    @cached_property
+    def matches(self) -> ContactQuerySet:
+        """Every contact that holds the words."""
+        return self.contacts.search(self.text).alias(name_words=NAME_WORDS)
+
+    @cached_property
+    def in_name_matches(self) -> ContactQuerySet:
+        """The best of them: those with every word in their name (a subset of `matches`)."""
+        return self.contacts.alias(name_words=NAME_WORDS).filter(name_words=self.in_name)
+
+    @cached_property
+    def named(self) -> int:
+        """How many have every word in their name, counted up to one beyond the limit."""
+        return _at_most(self.in_name_matches, SEARCH_LIMIT + 1) if self.in_name else 0
+
+    @cached_property
+    def found(self) -> int:
+        """How many contacts match, counted up to one beyond `SEARCH_LIMIT`."""
+        if self.named > SEARCH_LIMIT or self.in_name is None:
+            return self.named  # beyond the limit already (or no words: nothing)
+        return _at_most(self.matches, SEARCH_LIMIT + 1)
+
+    @property
+    def more(self) -> bool:
+        """Whether more contacts match than the search shows."""
+        return self.found > SEARCH_LIMIT
+
+    def count(self) -> int:
+        return min(self.found, SEARCH_LIMIT)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def _ranked(self, contacts: ContactQuerySet) -> ContactQuerySet:
+        """``contacts`` best first, read whole and sorted (no index has this order)."""
+        rank = Case(When(name_words=self.in_name, then=0), default=1)
+        return contacts.alias(rank=rank).order_by("rank", "name", "number")
+
+    def _group(self, contacts: ContactQuerySet, start: int, stop: int, *, count: int) -> list:
+        """Rows ``start:stop`` of one group (all of one rank) by name; ``count``: how many
+        there are, counted up to one beyond `SEARCH_LIMIT`."""
+        if count <= SEARCH_LIMIT:
+            ordered = self._ranked(contacts)
+        else:
+            ordered = contacts.order_by("name", "number")  # the name index, walked
+        return list(self.shape(ordered)[start:stop])
+
+    def __getitem__(self, index: slice) -> list:
+        if not isinstance(index, slice) or index.step is not None:
+            raise TypeError("ContactSearch takes slices only.")
+        start = index.start or 0
+        stop = min(SEARCH_LIMIT if index.stop is None else index.stop, SEARCH_LIMIT)
+        if start >= stop or not self.found:
+            return []
+        if self.order:
+            # A chosen column order: the same as the list without words.
+            return list(self.shape(self.matches.order_by(*self.order))[start:stop])
+        if self.found <= SEARCH_LIMIT:
+            return list(self.shape(self._ranked(self.matches))[start:stop])
+        named = self.named
+        rows = []
+        if start < named:
+            rows += self._group(self.in_name_matches, start, min(stop, named), count=named)
+        if stop > named:
+            elsewhere = self.matches.exclude(name_words=self.in_name)
+            count = _at_most(elsewhere, SEARCH_LIMIT + 1)
+            rows += self._group(elsewhere, max(start - named, 0), stop - named, count=count)
+        return rows
 
 
 @dataclass(frozen=True)
@@ -83,10 +200,10 @@ class ContactLookup:
 
 def contact_lookup(text: str, *, limit: int = 10) -> ContactLookup:
     """The contact a user means by ``text``: the one with that number (any case), else what the
-    contact search finds for it, taken when it is a single contact.
+    contact search finds for it (`ContactSearch`, best first), taken when it is a single
+    contact.
 
-    Both are index scans (the number's unique index; the search's prefix indexes and a top-N
-    sort of ``limit + 1`` rows), so a name stays fast at 100,000 contacts.
+    The number is its unique index; the search a few milliseconds at 100,000 contacts.
     """
     text = text.strip()
     if not text:
@@ -95,7 +212,7 @@ def contact_lookup(text: str, *, limit: int = 10) -> ContactLookup:
     by_number = contacts.filter(number__iexact=text).first()
     if by_number is not None:
         return ContactLookup(by_number, [by_number])
-    found = list(contact_search(text=text)[: limit + 1])
+    found = ContactSearch(Contact.objects.all(), text)[: limit + 1]
     if len(found) == 1:
         return ContactLookup(found[0], found)
     return ContactLookup(None, found[:limit], more=len(found) > limit)

@@ -153,8 +153,8 @@ CONTACT_LIST_COLUMNS = (
 )
 
 
-def _contact_values(contacts: ContactQuerySet) -> list:
-    """``contacts`` (a page of the list) as rows of `CONTACT_LIST_COLUMNS`.
+def _contact_values(contacts: ContactQuerySet):
+    """``contacts`` (a page of the list) as rows of `CONTACT_LIST_COLUMNS` (lazily: slice it).
 
     The company's and salesperson's names are subqueries, not joins: PostgreSQL evaluates them
     for the fifty rows shown only, where a join looked up every match of a search before the
@@ -162,12 +162,10 @@ def _contact_values(contacts: ContactQuerySet) -> list:
     """
     company = Contact.objects.filter(pk=OuterRef("company_id")).order_by()
     salesperson = Salesperson.objects.filter(pk=OuterRef("salesperson_id")).order_by()
-    return list(
-        contacts.annotate(
-            company_name=Subquery(company.values("name")),
-            salesperson_name=Subquery(salesperson.values("name")),
-        ).values_list(*CONTACT_LIST_COLUMNS, named=True)
-    )
+    return contacts.annotate(
+        company_name=Subquery(company.values("name")),
+        salesperson_name=Subquery(salesperson.values("name")),
+    ).values_list(*CONTACT_LIST_COLUMNS, named=True)
 
 
 def _contact_rows(contacts: list) -> SafeString:
@@ -201,16 +199,22 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     salesperson_id = _int_or_none(request.GET.get("salesperson"))
     sort = request.GET.get("sort", "")
     if sort not in selectors.CONTACT_ORDERS:
-        sort = "name"
-    contacts = selectors.contact_search(
+        # Without words the list is by name; a search lists its best matches first.
+        sort = "" if text else "name"
+    found = selectors.contact_search(
         text=text,
         type=contact_type,
         company_id=company_id,
         salesperson_id=salesperson_id,
         order=sort,
     )
-    page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = _contact_values(page.object_list)
+    number = request.GET.get("page")
+    if isinstance(found, selectors.ContactSearch):
+        found = found.with_shape(_contact_values)
+        page = Paginator(found, PAGE_SIZE).get_page(number)
+    else:
+        page = Paginator(found, PAGE_SIZE).get_page(number)
+        page.object_list = list(_contact_values(page.object_list))
     return render(
         request,
         "contacts/contact_list.html",
@@ -220,6 +224,8 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "rows": _contact_rows(page.object_list),
             "q": text,
             "sort": sort,
+            "more": getattr(found, "more", False),
+            "search_limit": selectors.SEARCH_LIMIT,
             "type": contact_type,
             "types": ContactType.choices,
             "company": Contact.objects.filter(pk=company_id).first() if company_id else None,
@@ -338,10 +344,11 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def contact_search(request: HttpRequest) -> JsonResponse:
-    """Up to 20 contacts for pickers: [{id, number, name, company}]."""
-    contacts = selectors.contact_search(
+    """Up to 20 contacts for pickers, best matches first: [{id, number, name, company}]."""
+    found = selectors.contact_search(
         text=request.GET.get("q", ""), type=request.GET.get("type", "")
-    )[:SEARCH_RESULTS]
+    )
+    contacts = found[:SEARCH_RESULTS] if isinstance(found, selectors.ContactSearch) else []
     results = [
         {"id": c.pk, "number": c.number, "name": c.name, "company": c.company_name}
         for c in contacts

@@ -1,0 +1,255 @@
+"""Word search for contacts: every word of name, company name, email, phone, city and number
+matches by prefix, accents ignored, several words narrow, best matches first; the same search
+in the list, the JSON picker, the wizard's contact field and a segment's Add Contact."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+
+from contacts import search, selectors
+from contacts.models import Contact
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+LIST_URL = reverse("contacts:contact_list")
+SEARCH_URL = reverse("contacts:contact_search")
+
+
+def company(name: str, **fields) -> Contact:
+    fields = {"city": "Zwolle", "email": "", **fields}
+    return factories.CompanyFactory(name=name, **fields)
+
+
+def person(name: str, **fields) -> Contact:
+    first, _, surname = name.partition(" ")
+    fields = {"city": "Zwolle", "email": "", "company": None, **fields}
+    return factories.PersonFactory(name=name, first_name=first, surname=surname, **fields)
+
+
+def listed(client, text: str, **params) -> list[str]:
+    response = client.get(LIST_URL, {"q": text, **params})
+    assert response.status_code == 200
+    return [row.name for row in response.context["page"].object_list]
+
+
+def test_the_issues_examples_find_a_word_inside_a_name(owner_client):
+    company("Jansen & De Pauw BV")
+    person("Khadija Jansen")
+    company("Bauwens-Jansen")
+    company("Giraud Moreau S.A.S.")
+    company("Glasses Oud Ootmarsum Groep")
+    company("Oudenaarde Trading")
+    company("Zoud Holding")  # "oud" inside a word, not at its start
+
+    assert sorted(listed(owner_client, "jansen")) == [
+        "Bauwens-Jansen",
+        "Jansen & De Pauw BV",
+        "Khadija Jansen",
+    ]
+    assert listed(owner_client, "moreau") == ["Giraud Moreau S.A.S."]
+    assert listed(owner_client, "oud") == ["Glasses Oud Ootmarsum Groep", "Oudenaarde Trading"]
+
+
+def test_accents_and_case_are_ignored_both_ways(owner_client):
+    company("Müller GmbH")
+    company("Muller & Søn")
+    person("Zoë Ærø Straße")
+
+    assert listed(owner_client, "muller") == ["Muller & Søn", "Müller GmbH"]
+    assert listed(owner_client, "MÜLLER") == ["Muller & Søn", "Müller GmbH"]
+    assert listed(owner_client, "son") == ["Muller & Søn"]
+    assert listed(owner_client, "zoe aero strasse") == ["Zoë Ærø Straße"]
+
+
+def test_several_words_narrow_the_result(owner_client):
+    company("Jansen & De Pauw BV")
+    person("Khadija Jansen")
+    person("Pieter Jansen")
+
+    assert listed(owner_client, "jansen pauw") == ["Jansen & De Pauw BV"]
+    assert listed(owner_client, "j k") == ["Khadija Jansen"]
+    assert listed(owner_client, "jansen zzz") == []
+
+
+def test_every_word_of_email_phone_city_and_number_matches(owner_client):
+    found = company(
+        "Acme",
+        number="CT004711",
+        email="k.verbeek@acme-logistics.example",
+        phone="+31 (0)20 555-0147",
+        city="Den Haag",
+    )
+    company("Other", number="CT000001", email="x@other.example", phone="010 1234", city="Delft")
+
+    for text in ["verbeek", "logistics", "k.verbeek@acme", "555", "0147", "haag", "ct0047"]:
+        assert listed(owner_client, text) == [found.name], text
+    assert listed(owner_client, "310205550147") == [found.name]  # the phone's digits in a row
+
+
+def test_persons_are_found_by_their_companys_name_and_follow_its_renaming(owner_client):
+    acme = company("Acme Trading")
+    person("Grace Hopper", company=acme)
+    company("Other")
+
+    assert listed(owner_client, "acme") == ["Acme Trading", "Grace Hopper"]
+
+    acme.name = "Zenith Works"
+    acme.save()
+
+    assert listed(owner_client, "acme") == []
+    assert listed(owner_client, "zenith") == ["Zenith Works", "Grace Hopper"]
+
+
+def test_name_matches_come_first_then_the_others_each_by_name(owner_client):
+    # "jansen" in the name beats "jansen" in the company name, email or city.
+    by_company = company("Jansen Logistics")
+    person("Anna Bakker", company=by_company)
+    person("Bart Smit", email="bart@jansen.example")
+    person("Zeger Jansen")
+    company("Berg Jansen BV")
+
+    assert listed(owner_client, "jansen") == [
+        "Berg Jansen BV",
+        "Jansen Logistics",
+        "Zeger Jansen",
+        "Anna Bakker",
+        "Bart Smit",
+    ]
+
+
+def test_a_broad_search_shows_its_best_matches_in_the_same_order(owner_client, monkeypatch):
+    # Over the limit the search reads each group on its own (name matches, then the others),
+    # page by page; the order is the same as a ranked narrow search.
+    names = [f"Mees {n}" for n in range(4)] + [f"Adam {n}" for n in range(3)]
+    for name in names:
+        person(name, city="Maastricht")
+    narrow = listed(owner_client, "m")
+    monkeypatch.setattr(selectors, "SEARCH_LIMIT", 5)
+
+    response = owner_client.get(LIST_URL, {"q": "m"})
+
+    assert response.context["more"]
+    assert response.context["page"].paginator.count == 5
+    assert narrow == [*(f"Mees {n}" for n in range(4)), "Adam 0", "Adam 1", "Adam 2"]
+    assert [row.name for row in response.context["page"].object_list] == narrow[:5]
+    assert "More than 5 contacts match" in response.content.decode()
+    search = selectors.contact_search(text="m")
+    assert [c.name for c in search[3:5]] == narrow[3:5]  # a page across both groups
+    assert [c.name for c in search[4:5]] == narrow[4:5]  # a page of the second group only
+
+
+def test_a_chosen_column_order_wins_over_the_ranking(owner_client):
+    person("Zeger Jansen")
+    person("Anna Bakker", email="anna@jansen.example")
+
+    assert listed(owner_client, "jansen", sort="name") == ["Anna Bakker", "Zeger Jansen"]
+
+
+def test_text_without_letters_or_digits_matches_nothing(owner_client):
+    company("Acme")
+
+    assert listed(owner_client, "%_-!") == []
+    assert owner_client.get(SEARCH_URL, {"q": "%"}).json() == []
+
+
+def test_the_python_words_are_the_database_words():
+    # The query's words (Python) must be what the trigger stores (SQL) for the same text.
+    samples = [
+        search.ACCENTED,
+        "".join(search.LIGATURES),
+        "Jansen & De Pauw B.V., k.jansen@example.com +31 (0)20-555 0147 O'Brien_Smith",
+        "ÉCOLE Ærø STRASSE ß Œuvre",
+    ]
+    with connection.cursor() as cursor:
+        for text in samples:
+            cursor.execute("SELECT contact_search_words(%s)", [text])
+            assert cursor.fetchone()[0].split() == search.plain_words(text), text
+
+
+def test_contacts_written_by_copy_are_found(owner_client, tmp_path):
+    factories.MarketingSetupFactory(
+        contact_nos=factories.NumberSeriesFactory(code="CONT", prefix="CT", width=5)
+    )
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "type,name,first_name,surname,company,email,city,country,language\n"
+        "person,,Jan,Jansen,Brouwerij Ötzi BV,jan@otzi.example,,,nl\n"
+        "company,Brouwerij Ötzi BV,,,,info@otzi.example,Utrecht,nl,nl\n"
+    )
+    call_command("import_contacts", str(path), stdout=StringIO(), stderr=StringIO())
+
+    assert listed(owner_client, "otzi") == ["Brouwerij Ötzi BV", "Jan Jansen"]
+    assert listed(owner_client, "utrecht brouwerij") == ["Brouwerij Ötzi BV"]
+
+
+def test_seeded_contacts_are_found_by_a_word_of_their_companys_name(owner_client):
+    call_command("seed_demo", "--contacts", "30", "--interactions", "0", stdout=StringIO())
+    worker = Contact.objects.filter(company__isnull=False).select_related("company").first()
+    word = search.search_words(worker.company.name)[-1]
+
+    found = {c.pk for c in selectors.contact_search(text=word)[:1000]}
+
+    assert worker.pk in found
+    assert worker.company_id in found
+
+
+def test_json_picker_returns_the_best_matches_first(owner_client):
+    company("Jansen Logistics")
+    person("Bart Smit", email="bart@jansen.example")
+    person("Zeger Jansen")
+
+    names = [row["name"] for row in owner_client.get(SEARCH_URL, {"q": "jans"}).json()]
+
+    assert names == ["Jansen Logistics", "Zeger Jansen", "Bart Smit"]
+
+
+def test_the_wizard_and_add_contact_lookup_finds_a_word_inside_a_name():
+    wanted = company("Giraud Moreau S.A.S.")
+    company("Moreau-Lebrun")
+
+    assert selectors.contact_lookup("giraud moreau").contact == wanted
+    several = selectors.contact_lookup("moreau")
+    assert several.contact is None
+    assert [c.name for c in several.matches] == ["Giraud Moreau S.A.S.", "Moreau-Lebrun"]
+
+
+def test_segment_add_contact_takes_a_word_of_the_name(owner_client, owner):
+    segment = factories.SegmentFactory(salesperson=owner.salesperson, created_by=owner)
+    wanted = company("Glasses Oud Ootmarsum Groep")
+    company("Ootmarsum Bakkerij")
+
+    several = owner_client.post(
+        reverse("segments:line_add", args=[segment.pk]), {"contact": "ootmarsum"}
+    )
+    one = owner_client.post(
+        reverse("segments:line_add", args=[segment.pk]), {"contact": "glasses ootmarsum"}
+    )
+
+    assert several.status_code == 400  # two match: the form offers them
+    assert one.status_code == 302
+    assert [line.contact for line in segment.lines.all()] == [wanted]
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+@pytest.mark.parametrize("broad", [False, True])
+def test_a_search_page_costs_the_same_queries_whatever_the_rows(
+    owner_client, django_assert_num_queries, monkeypatch, rows, broad
+):
+    for n in range(rows):
+        person(f"Mees {n:02d}", city="Amsterdam")
+        person(f"Adam {n:02d}", city="Maastricht")
+    if broad:
+        monkeypatch.setattr(selectors, "SEARCH_LIMIT", rows + 1)
+    # session, user, the name matches and all matches counted up to the limit; narrow: the
+    # ranked page; broad: the page of name matches, the others counted, their page
+    with django_assert_num_queries(7 if broad else 5):
+        response = owner_client.get(LIST_URL, {"q": "m"})
+
+    shown = rows + 1 if broad else min(2 * rows, 50)
+    assert len(response.context["page"].object_list) == shown
