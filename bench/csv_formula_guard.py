@@ -39,9 +39,9 @@ def main() -> None:
     setup_django()
 
     from interactions import csv_export
-    from interactions.models import InteractionLogEntry
+    from interactions.models import OLDEST_FIRST, InteractionLogEntry
 
-    entries = InteractionLogEntry.objects.order_by("date", "id")
+    entries = InteractionLogEntry.objects.order_by(*OLDEST_FIRST)
     guarded = csv_export.rows_queryset(entries).query.sql_with_params()
     template = csv_export._FormulaGuard.template
     csv_export._FormulaGuard.template = "left(%(expressions)s, 0)"  # '', the same inputs

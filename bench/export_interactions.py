@@ -28,9 +28,9 @@ def main() -> None:
     from django.db import connection
 
     from interactions.csv_export import rows_queryset
-    from interactions.models import InteractionLogEntry
+    from interactions.models import OLDEST_FIRST, InteractionLogEntry
 
-    entries = InteractionLogEntry.objects.order_by("date", "id")
+    entries = InteractionLogEntry.objects.order_by(*OLDEST_FIRST)
     since = ["--since", options.since] if options.since else []
     if options.since:
         entries = entries.filter(date__gte=options.since)

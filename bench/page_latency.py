@@ -155,7 +155,7 @@ def search_pages() -> dict[str, str]:
         f"{company_word} + initial": f"{company_word} {someone.first_name[0]}",
         "de v": "de v",
     }
-    urls = {"trivial view (/healthz)": "/healthz"}
+    urls = {"trivial view (/healthz)": "/healthz", "list: no words (by name)": "/contacts/"}
     for name, text in searches.items():
         urls[f"list: {name}"] = "/contacts/?" + urlencode({"q": text})
     for name in ("M", "de v"):

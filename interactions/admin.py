@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from contacts.admin import EstimatedCountPaginator, TrackedAdminMixin
 from contacts.models import Contact
 from interactions.models import (
+    NEWEST_FIRST,
     InteractionComment,
     InteractionDraft,
     InteractionGroup,
@@ -159,7 +160,7 @@ class InteractionLogEntryAdmin(TrackedAdminMixin, admin.ModelAdmin):
     search_help_text = _(
         "Entry no., segment no., or the start of the contact's number, name, surname or email."
     )
-    ordering = ("-date", "-id")
+    ordering = NEWEST_FIRST
     sortable_by = ("entry_no", "date")
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER

@@ -11,7 +11,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from contacts.forms import DateInput, SetupChoiceField
-from contacts.models import Campaign, Contact, Salesperson
+from contacts.models import Campaign, Contact, Opportunity, Salesperson
 from contacts.selectors import contact_lookup
 from interactions.merge import MERGE_FIELDS, validate_merge_fields
 from interactions.models import (
@@ -39,7 +39,7 @@ class ContactNumberField(forms.CharField):
     default_error_messages = {
         "unknown": _("There is no contact with number %(number)s."),
         "unknown_name": _(
-            "There is no contact with number %(number)s, and no contact's name starts with it."
+            "There is no contact with number %(number)s, and no contact matches it by name."
         ),
         "ambiguous": _(
             "Several contacts match “%(number)s”. Type more of the name, or the number."
@@ -177,6 +177,7 @@ class EntryFilterForm(WrittenOutSelects, forms.Form):
         required=False,
         empty_label=_("All"),
     )
+    opportunity = forms.CharField(label=_("Opportunity no."), max_length=20, required=False)
     segment_no = forms.CharField(label=_("Segment no."), max_length=20, required=False)
     logged_segment = forms.IntegerField(
         label=_("Logged segment no."), min_value=1, max_value=MAX_ID, required=False
@@ -193,6 +194,17 @@ class EntryFilterForm(WrittenOutSelects, forms.Form):
         ],
         required=False,
     )
+
+    def clean_opportunity(self) -> Opportunity | None:
+        number = self.cleaned_data["opportunity"].strip()
+        if not number:
+            return None
+        opportunity = Opportunity.objects.filter(number__iexact=number).first()
+        if opportunity is None:
+            raise ValidationError(
+                _("There is no opportunity %(number)s."), params={"number": number}
+            )
+        return opportunity
 
     def clean_canceled(self) -> bool | None:
         return {YesNoAll.YES: True, YesNoAll.NO: False}.get(self.cleaned_data["canceled"])

@@ -7,7 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -158,6 +158,12 @@ class InteractionTemplateContent(Tracked):
         return f"{self.template.code} [{self.language or '-'}]"
 
 
+# Newest first: by date, then time of interaction (an entry without one last in its day), then
+# entry number. Every list index ends in this order; read backwards it is oldest first.
+NEWEST_FIRST = (F("date").desc(), F("time").desc(nulls_last=True), F("id").desc())
+OLDEST_FIRST = (F("date").asc(), F("time").asc(nulls_first=True), F("id").asc())
+
+
 class LogEntryQuerySet(models.QuerySet):
     def active(self) -> LogEntryQuerySet:
         """Entries that count: not canceled (drafts are never log entries)."""
@@ -170,7 +176,7 @@ class LogEntryQuerySet(models.QuerySet):
         return self.filter(contact=contact)
 
     def newest_first(self) -> LogEntryQuerySet:
-        return self.order_by("-date", "-id")
+        return self.order_by(*NEWEST_FIRST)
 
     def between(self, date_from=None, date_to=None) -> LogEntryQuerySet:
         """Entries dated in the period; either end may be open (None)."""
@@ -303,7 +309,7 @@ class InteractionLogEntry(NamedAttachment):
         related_name="log_entries",
         null=True,
         blank=True,
-        # Never a list filter; only PROTECT on a (rare) opportunity delete looks it up.
+        # The list's opportunity filter has its own index (Meta).
         db_index=False,
         verbose_name=_("opportunity"),
     )
@@ -353,7 +359,7 @@ class InteractionLogEntry(NamedAttachment):
     class Meta:
         verbose_name = _("interaction log entry")
         verbose_name_plural = _("interaction log entries")
-        ordering = ["-date", "-id"]
+        ordering = NEWEST_FIRST
         permissions = [
             ("cancel_interactionlogentry", "Can cancel and un-cancel interaction log entries"),
             ("evaluate_interactionlogentry", "Can evaluate and comment on interaction log entries"),
@@ -366,20 +372,21 @@ class InteractionLogEntry(NamedAttachment):
                 fields=["draft"], condition=Q(draft__isnull=False), name="entry_one_per_draft"
             ),
         ]
-        # One composite index per list filter, each ending in the list order (date, id), so a
-        # filtered, newest-first page is an index range scan.
+        # One composite index per list filter, each ending in the list order (date, time, id),
+        # so a filtered, newest-first page is an index range scan.
         indexes = [
-            models.Index(fields=["-date", "-id"], name="entry_date_idx"),
-            models.Index(fields=["contact", "-date", "-id"], name="entry_contact_date_idx"),
-            models.Index(fields=["contact_company", "-date", "-id"], name="entry_company_date_idx"),
-            models.Index(fields=["salesperson", "-date", "-id"], name="entry_salesp_date_idx"),
-            models.Index(fields=["template", "-date", "-id"], name="entry_template_date_idx"),
-            models.Index(fields=["group", "-date", "-id"], name="entry_group_date_idx"),
-            models.Index(fields=["campaign", "-date", "-id"], name="entry_campaign_date_idx"),
-            models.Index(fields=["logged_segment", "-date", "-id"], name="entry_lseg_date_idx"),
+            models.Index(*NEWEST_FIRST, name="entry_newest_idx"),
+            models.Index(F("contact"), *NEWEST_FIRST, name="entry_contact_newest_idx"),
+            models.Index(F("contact_company"), *NEWEST_FIRST, name="entry_company_newest_idx"),
+            models.Index(F("salesperson"), *NEWEST_FIRST, name="entry_salesp_newest_idx"),
+            models.Index(F("template"), *NEWEST_FIRST, name="entry_template_newest_idx"),
+            models.Index(F("group"), *NEWEST_FIRST, name="entry_group_newest_idx"),
+            models.Index(F("campaign"), *NEWEST_FIRST, name="entry_campaign_newest_idx"),
+            models.Index(F("opportunity"), *NEWEST_FIRST, name="entry_opp_newest_idx"),
+            models.Index(F("logged_segment"), *NEWEST_FIRST, name="entry_lseg_newest_idx"),
             models.Index(fields=["segment_no"], name="entry_segment_no_idx"),
             models.Index(
-                fields=["-date", "-id"], condition=Q(canceled=True), name="entry_canceled_idx"
+                *NEWEST_FIRST, condition=Q(canceled=True), name="entry_canceled_newest_idx"
             ),
             models.Index(
                 fields=["delivery_next_try_at"],

@@ -14,6 +14,8 @@ from django.shortcuts import get_object_or_404
 
 from contacts.models import Contact
 from interactions.models import (
+    NEWEST_FIRST,
+    OLDEST_FIRST,
     DeliveryStatus,
     InteractionDraft,
     InteractionGroup,
@@ -112,7 +114,7 @@ def entry_list_queryset() -> LogEntryQuerySet:
 def filter_entries(entries: LogEntryQuerySet, filters: Mapping[str, Any]) -> LogEntryQuerySet:
     """Apply the cleaned data of ``EntryFilterForm``; each filter column has a (col, date, id)
     index, so a filtered newest-first page stays an index range scan."""
-    for field in ("contact", "salesperson", "template", "group", "campaign"):
+    for field in ("contact", "salesperson", "template", "group", "campaign", "opportunity"):
         if filters.get(field) is not None:
             entries = entries.filter(**{field: filters[field]})
     if filters.get("company") is not None:
@@ -132,7 +134,7 @@ def filter_entries(entries: LogEntryQuerySet, filters: Mapping[str, Any]) -> Log
     return entries
 
 
-# --- Keyset paging on (date, id) or id -------------------------------------------------------
+# --- Keyset paging on (date, time, id) or id ---------------------------------------------------
 # An OFFSET page (and the COUNT a numbered pager needs) reads every row before it; a keyset page
 # starts in the index at the last row seen, so page 20,000 costs what page 1 costs.
 
@@ -141,35 +143,53 @@ MAX_ID = 2**63 - 1
 
 @dataclass(frozen=True)
 class EntryCursor:
-    """A position in the newest-first order, written in URLs as ``2025-01-31_1234``."""
+    """A position in the newest-first order (date, time of interaction, entry number), written
+    in URLs as ``2025-01-31_152000_1234`` (``-`` for an entry without a time)."""
 
     date: datetime.date
+    time: datetime.time | None
     pk: int
 
     @classmethod
     def of(cls, entry: InteractionLogEntry) -> EntryCursor:
-        return cls(entry.date, entry.pk)
+        return cls(entry.date, entry.time, entry.pk)
 
     @classmethod
     def parse(cls, value: str | None) -> EntryCursor | None:
         """The cursor in ``value``; None for a missing or mangled one (the first page)."""
-        date_text, _sep, pk_text = (value or "").partition("_")
+        parts = (value or "").split("_")
+        if len(parts) != 3:
+            return None
+        date_text, time_text, pk_text = parts
         try:
-            cursor = cls(datetime.date.fromisoformat(date_text), int(pk_text))
+            time = None if time_text == "-" else datetime.time.fromisoformat(time_text)
+            cursor = cls(datetime.date.fromisoformat(date_text), time, int(pk_text))
         except ValueError:
             return None
         return cursor if 0 < cursor.pk <= MAX_ID else None
 
     def __str__(self) -> str:
-        return f"{self.date.isoformat()}_{self.pk}"
+        time = self.time.strftime("%H%M%S") if self.time is not None else "-"
+        return f"{self.date.isoformat()}_{time}_{self.pk}"
 
     def older(self) -> Q:
-        """Rows after this one in the list order. The redundant ``date <=`` is the index range
-        condition; the OR only sorts out ties on the same date."""
-        return Q(date__lte=self.date) & (Q(date__lt=self.date) | Q(pk__lt=self.pk))
+        """Rows after this one newest first (a missing time comes last in its day). The
+        redundant ``date <=`` is the index range condition; the rest sorts out that day."""
+        if self.time is None:
+            same_day = Q(time__isnull=True, pk__lt=self.pk)
+        else:
+            same_day = (
+                Q(time__lt=self.time) | Q(time__isnull=True) | Q(time=self.time, pk__lt=self.pk)
+            )
+        return Q(date__lte=self.date) & (Q(date__lt=self.date) | Q(date=self.date) & same_day)
 
     def newer(self) -> Q:
-        return Q(date__gte=self.date) & (Q(date__gt=self.date) | Q(pk__gt=self.pk))
+        """Rows after this one oldest first (a missing time comes first in its day)."""
+        if self.time is None:
+            same_day = Q(time__isnull=False) | Q(time__isnull=True, pk__gt=self.pk)
+        else:
+            same_day = Q(time__gt=self.time) | Q(time=self.time, pk__gt=self.pk)
+        return Q(date__gte=self.date) & (Q(date__gt=self.date) | Q(date=self.date) & same_day)
 
 
 @dataclass(frozen=True)
@@ -189,11 +209,11 @@ class EntryPage:
         return self.previous is not None or self.next is not None
 
 
-# The list's sort orders (`?sort=`), each one an index scan: (date, id) has the entry_*_date_idx
-# indexes (read backwards for oldest first), the entry number the primary key.
+# The list's sort orders (`?sort=`), each one an index scan: (date, time, id) has the
+# entry_*_newest_idx indexes (read backwards for oldest first), the entry number the primary key.
 ENTRY_ORDERS = {
-    "-date": ("-date", "-id"),
-    "date": ("date", "id"),
+    "-date": NEWEST_FIRST,
+    "date": OLDEST_FIRST,
     "-id": ("-id",),
     "id": ("id",),
 }

@@ -195,7 +195,7 @@ def entry_switch_canceled(request: HttpRequest) -> HttpResponse:
         context = {
             "nav": "entries",
             "switch": selectors.canceled_switch(entries),
-            "entries": entries.select_related("contact", "logged_segment").order_by("-date", "-id"),
+            "entries": entries.select_related("contact", "logged_segment").newest_first(),
             "entry_ids": form.entry_ids,
             "next": back,
         }

@@ -35,6 +35,7 @@ def two_entries(db):
         salesperson=factories.SalespersonFactory(code="WANT"),
         template=factories.TemplateFactory(code="CALL", group=factories.GroupFactory(code="PHN")),
         campaign=factories.CampaignFactory(number="CAM01"),
+        opportunity=factories.OpportunityFactory(number="OPP01", contact_company=company),
         segment_no="SEG90001",
         logged_segment=logged,
         date=TODAY,
@@ -63,13 +64,41 @@ def test_empty_entry_list_says_how_entries_get_there(owner_client):
     assert b"No interactions have been logged yet" in response.content
 
 
-def test_entries_are_listed_newest_first_with_id_breaking_ties(owner_client):
-    old = factories.LogEntryFactory(date=TODAY - datetime.timedelta(days=1))
-    first_today = factories.LogEntryFactory(date=TODAY)
-    second_today = factories.LogEntryFactory(date=TODAY)
-    newest = factories.LogEntryFactory(date=TODAY + datetime.timedelta(days=1))
-    response = owner_client.get(URL)
-    assert shown(response) == [newest.pk, second_today.pk, first_today.pk, old.pk]
+def test_entries_are_listed_newest_first_by_date_and_time_with_id_breaking_ties(owner_client):
+    # The day: 15:20, 17:28, 17:35 and 08:15 were listed in entry number order.
+    at = datetime.time
+    old = factories.LogEntryFactory(date=TODAY - datetime.timedelta(days=1), time=at(23, 0))
+    afternoon = factories.LogEntryFactory(date=TODAY, time=at(15, 20))
+    evening = factories.LogEntryFactory(date=TODAY, time=at(17, 35))
+    evening_too = factories.LogEntryFactory(date=TODAY, time=at(17, 35))
+    untimed = factories.LogEntryFactory(date=TODAY, time=None)
+    morning = factories.LogEntryFactory(date=TODAY, time=at(8, 15))
+    newest = factories.LogEntryFactory(date=TODAY + datetime.timedelta(days=1), time=at(7, 0))
+
+    newest_first = shown(owner_client.get(URL))
+    oldest_first = shown(owner_client.get(URL, {"sort": "date"}))
+
+    expected = [newest, evening_too, evening, afternoon, morning, untimed, old]
+    assert newest_first == [e.pk for e in expected]
+    assert oldest_first == [e.pk for e in reversed(expected)]
+
+
+FILTER_COLUMNS = ["contact", "contact_company", "salesperson", "template", "group", "campaign",
+                  "opportunity", "logged_segment"]  # fmt: skip
+
+
+def test_newest_first_is_an_index_range_scan_for_every_filter(db):
+    # Enough rows that a sort would cost more than an index scan, were one possible.
+    factories.LogEntryFactory.create_batch(3)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")  # a plan that must sort now says so
+        for filters in [{}, {"canceled": True}, *({f"{c}_id": 1} for c in FILTER_COLUMNS)]:
+            entries = entry_list_queryset().filter(**filters).newest_first()[:51]
+            sql, params = entries.query.sql_with_params()
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "Sort" not in plan, (filters, plan)
+            assert "Index Scan" in plan, (filters, plan)
 
 
 YESTERDAY = TODAY - datetime.timedelta(days=1)
@@ -85,6 +114,8 @@ YESTERDAY = TODAY - datetime.timedelta(days=1)
         ({"template": "CALL"}, "wanted"),
         ({"group": "PHN"}, "wanted"),
         ({"campaign": "CAM01"}, "wanted"),
+        ({"opportunity": "OPP01"}, "wanted"),
+        ({"opportunity": "opp01"}, "wanted"),
         ({"segment_no": "SEG90001"}, "wanted"),
         ({"date_from": TODAY.isoformat()}, "wanted"),
         ({"date_from": TODAY.isoformat(), "date_to": TODAY.isoformat()}, "wanted"),
@@ -180,25 +211,26 @@ def _walk(client, query: dict, direction: str, start: dict) -> list[list[int]]:
 
 def test_paging_walks_to_the_oldest_entry_and_back_without_counting(owner_client, monkeypatch):
     monkeypatch.setattr(views, "ENTRY_PAGE_SIZE", 2)
+    times = [datetime.time(9, 0), None, datetime.time(9, 0), datetime.time(14, 30)]
     entries = [
-        factories.LogEntryFactory(date=TODAY - datetime.timedelta(days=n // 2)) for n in range(7)
+        factories.LogEntryFactory(
+            date=TODAY - datetime.timedelta(days=n // 3), time=times[n % len(times)]
+        )
+        for n in range(9)
     ]
-    newest_first = [e.pk for e in sorted(entries, key=lambda e: (e.date, e.pk), reverse=True)]
+
+    def key(entry):  # newest first; an entry without a time last in its day
+        return (entry.date, entry.time is not None, entry.time or datetime.time(0), entry.pk)
+
+    newest_first = [e.pk for e in sorted(entries, key=key, reverse=True)]
 
     with CaptureQueriesContext(connection) as queries:
         older_pages = _walk(owner_client, {}, "older", {})
-        last = older_pages[-1]
-        newer_pages = _walk(
-            owner_client, {}, "newer", {"before": f"{TODAY - datetime.timedelta(days=3)}_{last[0]}"}
-        )
+        oldest = next(e for e in entries if e.pk == older_pages[-1][0])
+        newer_pages = _walk(owner_client, {}, "newer", {"before": str(EntryCursor.of(oldest))})
 
-    assert older_pages == [
-        newest_first[0:2],
-        newest_first[2:4],
-        newest_first[4:6],
-        [newest_first[6]],
-    ]
-    assert newer_pages == [newest_first[4:6], newest_first[2:4], newest_first[0:2]]
+    assert older_pages == [newest_first[n : n + 2] for n in range(0, 9, 2)]
+    assert newer_pages == [newest_first[n : n + 2] for n in (6, 4, 2, 0)]
     assert queries.captured_queries
     assert not [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
 
@@ -216,7 +248,10 @@ def test_paging_links_keep_the_filters(owner_client, monkeypatch):
     ]
 
 
-@pytest.mark.parametrize("cursor", ["", "garbage", "2025-13-01_5", "2025-01-01_x", "2025-01-01_0"])
+@pytest.mark.parametrize(
+    "cursor",
+    ["", "garbage", "2025-13-01_-_5", "2025-01-01_-_x", "2025-01-01_-_0", "2025-01-01_2561_5"],
+)
 def test_mangled_page_cursor_shows_the_first_page(owner_client, cursor):
     entry = factories.LogEntryFactory()
     response = owner_client.get(URL, {"after": cursor, "before": cursor})
@@ -233,8 +268,9 @@ def test_entry_page_knows_there_is_nothing_newer_on_the_first_page(db):
     assert not page.has_other_pages
 
 
-def test_entry_cursor_round_trips_through_the_url():
-    cursor = EntryCursor(TODAY, 42)
+@pytest.mark.parametrize("time", [datetime.time(17, 35, 12), None])
+def test_entry_cursor_round_trips_through_the_url(time):
+    cursor = EntryCursor(TODAY, time, 42)
     assert EntryCursor.parse(str(cursor)) == cursor
 
 
@@ -260,3 +296,20 @@ def test_filtered_entry_list_query_count_does_not_grow_with_rows(
     with django_assert_num_queries(8):
         response = owner_client.get(URL, {"contact": "CP424242", "after": "9999-12-31_1"})
     assert len(shown(response)) == rows
+
+
+def test_an_unknown_opportunity_is_an_error_not_every_entry(owner_client):
+    factories.LogEntryFactory()
+
+    response = owner_client.get(URL, {"opportunity": "OPP99999"})
+
+    assert response.context["page"] is None
+    assert "There is no opportunity OPP99999." in response.content.decode()
+
+
+def test_the_opportunity_list_links_each_opportunitys_log_entries(manager_client):
+    factories.OpportunityFactory(number="OPP00004")
+
+    html = manager_client.get(reverse("contacts:opportunity_list")).content.decode()
+
+    assert 'href="/interactions/entries/?opportunity=OPP00004">Log entries</a>' in html

@@ -244,3 +244,14 @@ def test_entry_page_query_count_does_not_grow_with_comments(
     assert response.status_code == 200
     editable = [comment.editable for comment in response.context["comments"]]
     assert editable == ([True] * (rows + 1) if persona == "manager" else [False] * rows + [True])
+
+
+def test_an_entrys_campaign_and_opportunity_link_to_their_log_entries(owner_client):
+    entry = factories.LogEntryFactory(
+        campaign=factories.CampaignFactory(number="CAM 7"),
+        opportunity=factories.OpportunityFactory(number="OPP00004"),
+    )
+    html = owner_client.get(page_url(entry)).content.decode()
+
+    assert '<a href="/interactions/entries/?campaign=CAM%207"' in html
+    assert '<a href="/interactions/entries/?opportunity=OPP00004"' in html

@@ -459,7 +459,7 @@ def test_a_name_nobody_has_is_refused_next_to_the_field(owner_client, call):
     )
     errors = str(response.context["wizard"]["form"].errors["contact"])
     assert "no contact with number Nobody Here" in errors
-    assert "name starts with it" in errors
+    assert "no contact matches it by name" in errors
 
 
 def test_context_contact_is_fixed(owner_client, person, call):

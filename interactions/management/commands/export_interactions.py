@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from interactions.csv_export import CHUNK_SIZE, HEADER, entry_rows
 from interactions.management.commands._options import iso_date
-from interactions.models import InteractionLogEntry
+from interactions.models import OLDEST_FIRST, InteractionLogEntry
 from interactions.selectors import filter_entries
 
 
@@ -55,7 +55,7 @@ class Command(BaseCommand):
     def handle(self, *args, since, output: str | None, **options):
         # The entry list's own filter (`--since` is its "date from"), oldest first.
         entries = filter_entries(InteractionLogEntry.objects.all(), {"date_from": since})
-        entries = entries.order_by("date", "id")
+        entries = entries.order_by(*OLDEST_FIRST)
         scope = f" dated on or after {since.isoformat()}" if since else ""
         if output is None:
             count = self._export(entries, _Lines(self.stdout))
