@@ -20,6 +20,7 @@ Each run, every timed step ending with its commit:
 
 - bare INSERT ... SELECT: the 100,000 lines by the plainest statement (`log_segment.bare_add`:
   constant line values, no header joins, no ON CONFLICT, no outcome condition), then removed;
+- Add Contacts of the same contacts without an outcome condition (issue 5's criteria), undone;
 - Add Contacts, has: `segment_add_contacts` with "Benchville persons that have an interaction
   evaluated Positive" (an EXISTS over their entries; all 100,000 match);
 - Go Back of that step (its 100,000 lines leave);
@@ -29,6 +30,11 @@ Each run, every timed step ending with its commit:
 - Go Back of that step: the 100,000 lines come back;
 - bare DELETE of the same 100,000 lines: what Refine costs without keeping them.
 
+Each step is measured as wall time and as CPU time: the PostgreSQL backend's (read from
+/proc, so the database must run on this machine) plus this process's. On this shared VM the
+wall time moves with whatever else runs (up to 3x within minutes); the CPU time hardly does, and
+is about what the step takes on an idle machine (less the waits for the disk at commit).
+
 It prints each run, the medians, the ratios to the bare statements, and the plans of the two
 outcome queries (EXPLAIN, once).
 """
@@ -36,12 +42,16 @@ outcome queries (EXPLAIN, once).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import log_segment
 from django.db import connection, transaction
 from django.utils import timezone
 from log_segment import (
@@ -50,7 +60,6 @@ from log_segment import (
     ensure_contacts,
     ensure_setup,
     forget_earlier_runs,
-    timed,
     vacuum,
 )
 
@@ -61,6 +70,7 @@ from segments.forms import Criteria
 from segments.models import RemovedLine, SegmentLine, SegmentStep
 
 ENTRIES_PER_CONTACT = 10
+PLAIN = {"city": CITY, "type": "person"}
 HAS = {"city": CITY, "type": "person", "interaction": "has", "evaluation": ["positive"]}
 HAS_NO = {
     "city": CITY,
@@ -71,6 +81,31 @@ HAS_NO = {
     "evaluation": ["very_negative"],
 }
 NOBODY = {"city": "Nowhere at all"}
+TICKS = os.sysconf("SC_CLK_TCK")
+CPU: dict[str, float] = {}  # label -> CPU seconds of the last measurement
+
+
+def backend_cpu() -> float:
+    """CPU seconds the PostgreSQL backend of this connection has used so far."""
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+@contextmanager
+def timed(label: str, results: dict):
+    """Wall time into ``results``, CPU time (backend + this process) into ``CPU``."""
+    cpu = backend_cpu() + time.process_time()
+    start = time.perf_counter()
+    yield
+    results[label] = time.perf_counter() - start
+    CPU[label] = backend_cpu() + time.process_time() - cpu
+    print(f"  {label:<36} {results[label]:6.2f} s wall {CPU[label]:6.2f} s CPU", flush=True)
+
+
+# `log_segment.bare_add` (the baseline) is measured the same way.
+log_segment.timed = timed
 
 
 def table(model) -> str:
@@ -171,7 +206,14 @@ def forget_steps(segment) -> None:
 
 def one_run(segment, user, results: dict) -> None:
     bare = bare_add(segment, user, results)
-    step = None
+    # The same contacts by issue 5's criteria alone: what the outcome condition adds to a step.
+    with timed("Add Contacts, no outcome condition", results):
+        step = services.segment_add_contacts(
+            segment=segment, user=user, criteria=Criteria.from_data(PLAIN)
+        )
+    assert step.added == bare, (step.added, bare)
+    services.segment_go_back(segment=segment, user=user, step=step.number)
+    vacuum()
     with timed("Add Contacts, has (EXISTS)", results):
         step = services.segment_add_contacts(
             segment=segment, user=user, criteria=Criteria.from_data(HAS)
@@ -226,13 +268,20 @@ def main() -> None:
     explain("has no", HAS_NO)
 
     runs: list[dict[str, float]] = []
+    cpu_runs: list[dict[str, float]] = []
     for number in range(1, args.runs + 1):
         print(f"\nrun {number}", flush=True)
         results: dict[str, float] = {}
         one_run(segment, user, results)
         runs.append(results)
+        cpu_runs.append(dict(CPU))
 
-    print("\nmedians of", args.runs, "runs")
+    print(f"\nmedians of {args.runs} runs (wall, then CPU: the backend's and this process's)")
+    report(runs, "wall")
+    report(cpu_runs, "CPU")
+
+
+def report(runs: list[dict[str, float]], kind: str) -> None:
     median = {label: statistics.median(run[label] for run in runs) for label in runs[0]}
     bare_add_s = median["bare INSERT ... SELECT of lines"]
     bare_delete_s = median["bare DELETE of the lines"]
@@ -244,11 +293,11 @@ def main() -> None:
             ratio = f"{seconds / bare_delete_s:5.2f} x bare DELETE"
         else:
             ratio = ""
-        print(f"  {label:<36} {seconds:7.2f} s   {ratio}")
+        print(f"  {kind:4} {label:<36} {seconds:7.2f} s   {ratio}")
     for label in runs[0]:
         if label.startswith(("Add", "Go Back of the refine")):
             ratios = [run[label] / run["bare INSERT ... SELECT of lines"] for run in runs]
-            print(f"  {label}: per-run ratios {', '.join(f'{r:.2f}' for r in ratios)}")
+            print(f"  {kind:4} {label}: per-run ratios {', '.join(f'{r:.2f}' for r in ratios)}")
 
 
 if __name__ == "__main__":
