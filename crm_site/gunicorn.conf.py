@@ -2,6 +2,10 @@
 
 import multiprocessing
 import os
+import signal
+import threading
+
+from crm_site import draining
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers: the app is I/O bound on Postgres; 2 x cores + 1 is gunicorn's own advice.
@@ -11,6 +15,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 # before exporting more than that through the browser, or use `manage.py export_interactions`.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
+# Behind a load balancer: seconds a server keeps serving after SIGTERM while /healthz answers
+# 503, so the balancer takes it out before it stops accepting connections (without it, requests
+# the balancer sends in that moment are refused or reset). Set it above the balancer's time to
+# mark a server down (HAProxy: `inter` x `fall`). 0: stop at once, gunicorn's own SIGTERM.
+DRAIN_SECONDS = float(os.environ.get("GUNICORN_DRAIN_SECONDS", "0"))
 keepalive = 5
 # Recycle workers now and then (bounded memory growth), staggered so they do not all restart.
 max_requests = 2000
@@ -36,3 +45,23 @@ def on_starting(server):
     from crm_site.configuration import exit_unless_configured
 
     exit_unless_configured("gunicorn")
+
+
+def when_ready(server):
+    """With DRAIN_SECONDS, the first SIGTERM starts draining and a second one (sent by a timer
+    after DRAIN_SECONDS, or by the operator) stops gunicorn gracefully: workers finish their
+    requests within graceful_timeout."""
+    if DRAIN_SECONDS <= 0:
+        return
+    stop = server.handle_term
+
+    def handle_term():
+        if draining.draining():
+            stop()
+        draining.start()
+        server.log.info("Draining: /healthz answers 503; stopping in %s s", DRAIN_SECONDS)
+        timer = threading.Timer(DRAIN_SECONDS, os.kill, (os.getpid(), signal.SIGTERM))
+        timer.daemon = True
+        timer.start()
+
+    server.handle_term = handle_term

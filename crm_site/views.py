@@ -6,6 +6,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from crm_site import draining
 from crm_site.auth_backends import client_ip
 from crm_site.throttle import password_reset_allowed
 
@@ -18,7 +19,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Anonymous liveness check: is the database reachable? Nothing else is revealed."""
+    """Anonymous liveness check: is the database reachable? Nothing else is revealed. A server
+    that is draining before it stops answers 503 too (crm_site/draining.py)."""
+    if draining.draining():
+        return JsonResponse({"draining": True}, status=503)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

@@ -29,12 +29,21 @@ class RecordingHandler:
         self.data_received = threading.Event()  # set once a DATA body has arrived
         self.hold_data: threading.Event | None = None  # when set, DATA waits for it
         self.delay = 0.0
+        # When set to n, DATA waits (up to 30 s) until n connections have given a recipient:
+        # two senders are then both mid-send at the same moment.
+        self.hold_until_connections: int | None = None
+        self._peers: set = set()
+        self._enough_connections = threading.Event()
         self._lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse_recipients:
             return "550 5.1.1 Mailbox unavailable"
         envelope.rcpt_tos.append(address)
+        with self._lock:
+            self._peers.add(session.peer)
+            if self.hold_until_connections and len(self._peers) >= self.hold_until_connections:
+                self._enough_connections.set()
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
@@ -45,6 +54,10 @@ class RecordingHandler:
             self.envelopes.append(envelope)
             self.messages.append(email.message_from_bytes(envelope.original_content))
         self.data_received.set()
+        if self.hold_until_connections:
+            await asyncio.get_running_loop().run_in_executor(
+                None, self._enough_connections.wait, 30
+            )
         if self.hold_data is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.hold_data.wait, 30)
         if self.delay:
@@ -70,6 +83,11 @@ class SmtpServer:
     @property
     def messages(self) -> list[Message]:
         return self.handler.messages
+
+    @property
+    def connections(self) -> int:
+        """Connections that have given at least one recipient."""
+        return len(self.handler._peers)
 
     def django_settings(self) -> dict:
         return {

@@ -43,6 +43,7 @@ RESULTS = Path(os.environ.get("LOAD_RESULTS", "crm-load-finishes.json"))
 
 LOGGED = re.compile(r"Interaction logged as entry (\d+)")
 _finished: list[int] = []
+_unanswered: list[str] = []  # drafts whose wizard step got no answer (status 0 or 5xx)
 _finish_lock = threading.Lock()
 _account = iter(range(1_000_000))
 
@@ -188,6 +189,13 @@ class Salesperson(FastHttpUser):
                 (value for key, value in fields.items() if key.endswith("-current_step")), "?"
             )
             landed = self.go(page.path, name=f"wizard: {step}", data=fields)
+            if landed.status >= 500 or landed.status == 0:
+                # No answer (a server died or lost its database mid-request; counted as a
+                # failed request): the step may or may not have been done. run.sh and
+                # bench/cluster accept an entry of this draft as that Finish's, once.
+                with _finish_lock:
+                    _unanswered.append(page.path.split("/wizard/")[1].split("/")[0])
+                return
             if "/wizard/" in landed.path:
                 if "errorlist" in landed.text:
                     _failure(f"wizard step {step} refused its own defaults")
@@ -262,6 +270,7 @@ def _write_finishes(environment, **_kwargs) -> None:
             {
                 "finished": len(_finished),
                 "entries": sorted(_finished),
+                "unanswered_drafts": sorted(set(_unanswered)),
                 "failures": _failures,
                 "errors": _errors,
                 "steady": steady,
