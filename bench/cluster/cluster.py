@@ -136,45 +136,79 @@ def haproxy_requests(log: Path) -> list[dict]:
 
 
 def writes(results: dict, highest_entry: int, highest_logged: int) -> tuple[bool, str]:
-    """Every Finish that answered logged exactly one entry; every other new entry belongs to a
-    draft whose Finish got no answer, at most one per draft; no logged segment appeared."""
+    """Every Finish that answered logged exactly one entry, every Log that answered exactly one
+    logged segment with the entries it announced; what else appeared belongs to a Finish or a
+    Log that got no answer (it may have committed before its server died), at most once each."""
     django_setup()
     from interactions.models import InteractionLogEntry
     from segments.models import LoggedSegment
 
-    new = dict(
-        InteractionLogEntry.objects.filter(pk__gt=highest_entry).values_list("pk", "draft_id")
+    new_entries = list(
+        InteractionLogEntry.objects.filter(pk__gt=highest_entry).values_list(
+            "pk", "draft_id", "logged_segment_id"
+        )
     )
+    new_logged = dict(
+        LoggedSegment.objects.filter(pk__gt=highest_logged).values_list("pk", "segment_id")
+    )
+    problems = []
+
+    # Logs: the logged segments are those reported, plus at most one per unanswered Log.
+    logs = results.get("logs", [])
+    reported_logged = {log["logged"]: log for log in logs}
+    unanswered_logs = set(results.get("unanswered_logs", []))
+    problems += [
+        f"Log of segment {log['segment']} has no logged segment {log['logged']}"
+        for log in logs
+        if new_logged.get(log["logged"]) != log["segment"]
+    ]
+    extra_logged = {pk: seg for pk, seg in new_logged.items() if pk not in reported_logged}
+    unexplained_logged = [pk for pk, seg in extra_logged.items() if seg not in unanswered_logs]
+    if unexplained_logged or len(reported_logged) != len(logs):
+        problems.append(f"logged segments nobody reported: {unexplained_logged[:5]}")
+    per_logged = Counter(logged for _pk, _draft, logged in new_entries if logged)
+    for pk, log in reported_logged.items():
+        if per_logged[pk] != log["entries"]:
+            problems.append(f"logged segment {pk}: {per_logged[pk]} entries, not {log['entries']}")
+
+    # Finishes: every reported entry exists once; other entries belong to a new logged segment
+    # or to a draft whose Finish got no answer, at most one per draft.
     reported = results["entries"]
-    unanswered = set(results.get("unanswered_drafts", []))
-    lost = [pk for pk in reported if pk not in new]
+    by_pk = {pk: (draft, logged) for pk, draft, logged in new_entries}
+    lost = [pk for pk in reported if pk not in by_pk]
     twice = [pk for pk, n in Counter(reported).items() if n > 1]
-    others = {pk: draft for pk, draft in new.items() if pk not in set(reported)}
-    unexplained = [pk for pk, draft in others.items() if str(draft) not in unanswered]
-    per_draft = Counter(str(draft) for draft in new.values() if draft is not None)
+    unanswered = set(results.get("unanswered_drafts", []))
+    rest = {
+        pk: draft
+        for pk, (draft, logged) in by_pk.items()
+        if pk not in set(reported) and logged not in new_logged
+    }
+    unexplained = [pk for pk, draft in rest.items() if str(draft) not in unanswered]
+    per_draft = Counter(str(draft) for draft, logged in by_pk.values() if draft and not logged)
     doubled = [draft for draft, n in per_draft.items() if n > 1]
-    new_logged = LoggedSegment.objects.filter(pk__gt=highest_logged).count()
-    ok = not (lost or twice or unexplained or doubled or new_logged)
+    if lost or twice or unexplained or doubled:
+        problems.append(
+            f"Finishes: lost {lost[:5]}, reported twice {twice[:5]}, entries nobody reported "
+            f"{unexplained[:5]}, drafts with two entries {doubled[:5]}"
+        )
     text = (
-        f"{len(reported)} Finishes answered -> {len(reported)} entries"
-        + (
-            f", {len(others) - len(unexplained)} unanswered Finish(es) wrote theirs once"
-            if others
-            else ""
-        )
-        + f", {len(unanswered)} unanswered wizard step(s)"
+        f"{len(reported)} Finishes answered -> {len(reported)} entries, "
+        f"{len(rest) - len(unexplained)} of {len(unanswered)} unanswered wizard steps wrote "
+        f"one; {len(logs)} Logs answered -> {len(logs)} logged segments with "
+        f"{sum(log['entries'] for log in logs)} entries, "
+        f"{len(extra_logged) - len(unexplained_logged)} of {len(unanswered_logs)} unanswered "
+        "Logs wrote one"
     )
-    if not ok:
-        text += (
-            f"; MISMATCH: lost {lost[:5]}, reported twice {twice[:5]}, unexplained entries "
-            f"{unexplained[:5]}, drafts with two entries {doubled[:5]}, new logged segments "
-            f"{new_logged}"
-        )
-    return ok, text
+    if problems:
+        text += "; MISMATCH: " + "; ".join(problems)
+    return not problems, text
 
 
 def summary(args: argparse.Namespace) -> None:
     results = json.loads(Path(args.results).read_text())
+    logs = Path(args.results).with_name(Path(args.results).stem + "-logs.json")
+    if logs.exists():  # bench/cluster/cluster_mix.py's Logs
+        results.update(json.loads(logs.read_text()))
     requests = haproxy_requests(Path(args.haproxy_log))
     failed_client = results["errors"]["count"]
     total_client = results["errors"]["requests"]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Several app servers behind HAProxy on loopback, the load run's locust mix through it, and a
-# fault mid-run; see docs/operations.md ("Fault runs").
+# Several app servers behind HAProxy on loopback, the load run's locust mix (with a few users
+# logging small segments: cluster_mix.py) through it, and a fault mid-run; see
+# docs/operations.md ("Fault runs").
 #
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_load bench/cluster/run.sh FAULT [USERS] [SECONDS] [SERVERS] [SPAWN_RATE]
 #
@@ -15,6 +16,7 @@
 # Environment: CLUSTER_PORT (balancer, default 8100; server n listens on 127.0.0.(n+1):PORT+n),
 # CLUSTER_WORKERS (sync workers per server, default 3), CLUSTER_FAULT_AT (seconds into the
 # run, default half of it), CLUSTER_DRAIN_SECONDS (GUNICORN_DRAIN_SECONDS, default 5),
+# CLUSTER_LOGGERS (users who log segments, default 2),
 # CLUSTER_OUT (logs, default /tmp/crm-cluster). Needs HAProxy: installed with apt-get when
 # missing (as root). Only loopback addresses; everything it starts is stopped when it exits.
 # Each run prints one summary line ending in PASS or FAIL; the exit status is 1 if any failed.
@@ -136,7 +138,7 @@ EOF
 
 run_one() { # fault -> prints the summary line; $OUT/failed-FAULT if the run failed
   local fault=$1 victim=app2 fault_time="" fault_after=0 down_after="" cut="" stopped_after=""
-  rm -f "$OUT"/load_*.csv "$OUT/finishes.json" "$OUT/haproxy.sock" "$OUT/failed-$fault"
+  rm -f "$OUT"/load_*.csv "$OUT"/finishes*.json "$OUT/haproxy.sock" "$OUT/failed-$fault"
   local entries highest logged highest_logged
   read -r entries highest logged highest_logged < <($PY bench/cluster/cluster.py count)
   echo "== $fault: $SERVERS servers x $WORKERS workers, $USERS users, $SECONDS_TO_RUN s" \
@@ -156,7 +158,7 @@ run_one() { # fault -> prints the summary line; $OUT/failed-FAULT if the run fai
   HAPROXY_PID=$!
   $PY bench/cluster/cluster.py wait-up "$OUT/haproxy.sock" "$SERVERS" || exit 1
 
-  LOAD_RESULTS="$OUT/finishes.json" .venv/bin/locust -f bench/load/locustfile.py --headless \
+  LOAD_RESULTS="$OUT/finishes.json" .venv/bin/locust -f bench/cluster/cluster_mix.py --headless \
     --host "http://127.0.0.1:$PORT" --users "$USERS" --spawn-rate "$SPAWN_RATE" \
     --run-time "${SECONDS_TO_RUN}s" --stop-timeout 30 --csv "$OUT/load" --only-summary \
     >"$OUT/locust-$fault.log" 2>&1 &
