@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings as django_settings
+from django.utils import translation
 
 from tests import factories
 
@@ -21,6 +23,16 @@ def _test_settings(settings, tmp_path):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in Dutch leaves Dutch active in the
+    thread (LocaleMiddleware activates, nothing deactivates), and a service called directly
+    afterwards would answer in Dutch."""
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -267,7 +267,13 @@ def wait_until_a_connection_waits_for_a_lock(thread: threading.Thread) -> None:
     """Until another connection queues behind a lock this one holds (or ``thread`` ended)."""
     for _attempt in range(3000):  # bounded: 30 s
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            # Only this test database's connections: other test runs share the server. Within
+            # a transaction pg_stat_activity is a snapshot taken once; drop it each time.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
             if cursor.fetchone()[0] or not thread.is_alive():
                 return
         threading.Event().wait(0.01)

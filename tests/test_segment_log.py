@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import Client
@@ -510,3 +511,101 @@ def test_logged_segment_pages_show_the_actions_to_managers_only(
         b"Delete Canceled Segments"
         not in client.get(reverse("segments:logged_segment_list")).content
     )
+
+
+# --- each rule alone (each of these caught a mutation of segments/services.py) ------------------
+
+
+@pytest.mark.parametrize(
+    ("problem", "reason"),
+    [
+        ("blocked salesperson", "salesperson GONE is blocked"),
+        ("privacy blocked", "the contact is privacy blocked"),
+        ("no address", "the contact has no email address to deliver to"),
+        ("no content", "an email to deliver needs a subject or a body"),
+    ],
+)
+def test_each_problem_alone_stops_log(owner, ready, problem, reason):
+    """The validation test above gives some lines several problems; here one line has exactly
+    one, so each rule must catch it by itself."""
+    line = ready.lines.get(contact__number="ANN")
+    email_line = {"correspondence_type": CorrespondenceType.EMAIL, "subject": "Hi", "body": ""}
+    if problem == "blocked salesperson":
+        line_changes = {"salesperson": factories.SalespersonFactory(code="GONE", blocked=True)}
+    elif problem == "privacy blocked":
+        Contact.objects.filter(pk=line.contact_id).update(privacy_blocked=True)
+        line_changes = {}
+    elif problem == "no address":
+        Contact.objects.filter(pk=line.contact_id).update(email="")
+        line_changes = email_line
+    else:
+        line_changes = {**email_line, "subject": " "}
+    SegmentLine.objects.filter(pk=line.pk).update(**line_changes)
+
+    with pytest.raises(services.SegmentLogProblems) as refused:
+        services.segment_log(segment=ready, user=owner, send_attachments=True)
+
+    assert [(p.contact_number, p.reasons) for p in refused.value.lines] == [("ANN", [reason])]
+    nothing_written(ready)
+
+
+def test_a_line_without_its_own_description_logs_the_templates(owner, ready, call):
+    SegmentLine.objects.filter(segment=ready, contact__number="ANN").update(
+        interaction_description=""
+    )
+
+    result = services.segment_log(segment=ready, user=owner)
+
+    descriptions = dict(result.logged.entries.values_list("contact__number", "description"))
+    assert descriptions["ANN"] == call.description == "Phone call"
+
+
+def test_a_line_in_another_language_logs_that_languages_attachment(owner, segment, call):
+    """The header's attachment is the header language's; a line in another language whose
+    template has content in it takes that content's own file."""
+    factories.TemplateContentFactory(template=call, language="en")
+    dutch_content = factories.TemplateContentFactory(template=call, language="nl")
+    dutch_content.attachment.save("folder.pdf", ContentFile(b"%PDF-1.4 nl"), save=True)
+    english = factories.PersonFactory(number="EN", language="en")
+    dutch = factories.PersonFactory(number="NL", language="nl")
+    add(segment, owner, english, dutch)
+    assign(segment, owner, call, language="en")
+    segment.refresh_from_db()
+    segment.attachment.save("brochure.pdf", ContentFile(b"%PDF-1.4 en"), save=True)
+
+    result = services.segment_log(segment=segment, user=owner)
+
+    attachments = dict(result.logged.entries.values_list("contact__number", "attachment"))
+    assert attachments == {"EN": segment.attachment.name, "NL": dutch_content.attachment.name}
+
+
+def test_switching_a_logged_segment_counts_only_the_entries_that_change(owner, manager, logged):
+    one = logged.entries.order_by("pk").first()
+    InteractionLogEntry.objects.filter(pk=one.pk).update(canceled=True)  # canceled on its own
+
+    changed = services.logged_segment_switch_canceled(logged=logged, user=manager)
+
+    assert changed == 2
+    assert set(logged.entries.values_list("canceled", flat=True)) == {True}
+
+
+def test_the_logged_segment_services_refuse_a_salesperson_themselves(owner, logged):
+    with pytest.raises(PermissionDenied):
+        services.logged_segment_switch_canceled(logged=logged, user=owner)
+    with pytest.raises(PermissionDenied):
+        services.logged_segments_delete_canceled(user=owner)
+
+    logged.refresh_from_db()
+    assert logged.canceled is False
+
+
+def test_delete_canceled_segments_leaves_every_one_of_their_entries_canceled(manager):
+    """Even one that is not canceled (the admin can change an entry): the entries of a deleted
+    logged segment can no longer be un-canceled through it, so they must be canceled."""
+    gone = factories.LoggedSegmentFactory(canceled=True)
+    stray = factories.LogEntryFactory(logged_segment=gone, segment_no=gone.segment_no)
+
+    services.logged_segments_delete_canceled(user=manager)
+
+    stray.refresh_from_db()
+    assert (stray.canceled, stray.logged_segment_id) == (True, None)
