@@ -19,7 +19,15 @@ from django.db import connection, transaction
 
 from contacts.services import RecordGone
 from interactions import services
-from interactions.models import Evaluation, InteractionComment, InteractionLogEntry
+from interactions.models import (
+    DeliveryStatus,
+    DraftStatus,
+    Evaluation,
+    InteractionComment,
+    InteractionDraft,
+    InteractionLogEntry,
+)
+from interactions.services import DraftFinished
 from tests import factories
 from tests.test_faults import wait_until_a_connection_waits_for_a_lock
 
@@ -211,3 +219,102 @@ def test_each_reason_alone_keeps_an_interaction_from_being_logged(changes, probl
 
     assert len(found) == 1, found
     assert problem in found[0]
+
+
+# --- Drafts and Finish ----------------------------------------------------------------------
+
+
+def open_draft(owner, **fields):
+    return factories.DraftFactory(owner=owner, status=DraftStatus.IN_PROGRESS, **fields)
+
+
+def upload_into(draft) -> str:
+    return default_storage.save(
+        InteractionDraft.files_folder(draft.pk) + "offer.pdf", ContentFile(b"%PDF")
+    )
+
+
+def finish(draft, owner, **values) -> InteractionLogEntry:
+    """`Finish` with the steps' values: a call to a person who is fine, but for ``values``."""
+    values = {
+        "contact": factories.PersonFactory(),
+        "template": factories.TemplateFactory(),
+        "description": "Call",
+        "salesperson": owner.salesperson,
+        "date": datetime.date(2026, 4, 1),
+        "time": None,
+        "language": "",
+        "correspondence_type": "",
+        "information_flow": "",
+        "initiated_by": "",
+        "was_successful": True,
+        "comments": [],
+        **values,
+    }
+    return services.interaction_finish(draft=draft, user=owner, values=values)
+
+
+@pytest.mark.parametrize("act", [services.draft_postpone, services.draft_delete])
+def test_a_finished_draft_is_neither_postponed_nor_deleted(owner, act):
+    draft = factories.DraftFactory(owner=owner, status=DraftStatus.FINISHED)
+
+    with pytest.raises(DraftFinished):
+        act(draft=draft)
+
+    draft.refresh_from_db()
+    assert draft.status == DraftStatus.FINISHED
+
+
+def test_deleting_a_draft_deletes_its_uploads(owner, django_capture_on_commit_callbacks):
+    draft = open_draft(owner)
+    name = upload_into(draft)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.draft_delete(draft=draft)
+
+    assert not InteractionDraft.objects.filter(pk=draft.pk).exists()
+    assert not default_storage.exists(name)
+
+
+def test_finish_finishes_the_draft_and_deletes_its_state_and_uploads(
+    owner, django_capture_on_commit_callbacks
+):
+    draft = open_draft(owner)
+    name = upload_into(draft)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = finish(draft, owner)
+
+    draft.refresh_from_db()
+    assert (draft.status, draft.state) == (DraftStatus.FINISHED, {})
+    assert entry.draft == draft
+    assert not default_storage.exists(name)
+
+
+def test_finish_refuses_what_interaction_problems_finds_and_logs_nothing(owner):
+    draft = open_draft(owner)
+
+    with pytest.raises(ValidationError, match="privacy blocked"):
+        finish(draft, owner, contact=factories.PersonFactory(privacy_blocked=True))
+
+    assert not InteractionLogEntry.objects.exists()
+    draft.refresh_from_db()
+    assert draft.status == DraftStatus.IN_PROGRESS
+
+
+def test_only_an_email_is_queued_for_delivery(owner):
+    letter = finish(open_draft(owner), owner, correspondence_type="hard_copy", deliver=True)
+    email = finish(
+        open_draft(owner), owner, correspondence_type="email", deliver=True, subject="Hi"
+    )
+
+    assert letter.delivery_status == ""
+    assert email.delivery_status == DeliveryStatus.PENDING
+
+
+def test_an_interaction_with_a_company_counts_for_that_company(owner):
+    company = factories.CompanyFactory()
+
+    entry = finish(open_draft(owner), owner, contact=company)
+
+    assert entry.contact_company == company  # a company is its own company

@@ -17,9 +17,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 
-from contacts.models import Contact
 from interactions.models import DraftStatus, InteractionDraft
+from interactions.services import DraftFinished
 from segments import services
+from segments.forms import Criteria
 from segments.models import LoggedSegment, Segment, SegmentStatus
 from tests import factories
 from tests.test_faults import wait_until_a_connection_waits_for_a_lock
@@ -37,9 +38,7 @@ def test_a_colleague_is_refused_by_the_service_itself(segment, colleague):
     person = factories.PersonFactory()
 
     with pytest.raises(PermissionDenied):
-        services.segment_add_contacts(
-            segment=segment, user=colleague, contacts=Contact.objects.filter(pk=person.pk)
-        )
+        services.segment_add_contact(segment=segment, user=colleague, contact=person)
 
     assert not segment.lines.exists()
 
@@ -148,15 +147,15 @@ def test_reset_to_segment_clears_the_date_of_a_personalised_line(segment, owner)
 
 
 def test_reduce_removes_lines_of_this_segment_only(segment, owner):
-    person = factories.PersonFactory()
+    person = factories.PersonFactory(city="Leiden")
     factories.SegmentLineFactory(segment=segment, contact=person)
     elsewhere = factories.SegmentLineFactory(contact=person)
 
-    removed = services.segment_reduce_contacts(
-        segment=segment, user=owner, contacts=Contact.objects.filter(pk=person.pk)
+    step = services.segment_reduce_contacts(
+        segment=segment, user=owner, criteria=Criteria.from_data({"city": "Leiden"})
     )
 
-    assert removed == 1
+    assert step.removed == 1
     assert not segment.lines.exists()
     assert type(elsewhere).objects.filter(pk=elsewhere.pk).exists()
 
@@ -170,30 +169,42 @@ def segment_draft(owner, segment) -> InteractionDraft:
     )
 
 
+def finish(draft, owner, template, **values) -> int:
+    """`Finish` of the segment wizard with the steps' values (blank but for ``values``)."""
+    values = {
+        "template": template,
+        "description": "",
+        "language": "",
+        "correspondence_type": "",
+        "ignore_contact_corres_type": False,
+        "information_flow": "",
+        "initiated_by": "",
+        "campaign": None,
+        "campaign_target": False,
+        "campaign_response": False,
+        **values,
+    }
+    return services.segment_interaction_finish(draft=draft, user=owner, values=values)
+
+
 def test_a_replayed_finish_assigns_nothing_more(segment, owner):
     first, second = factories.TemplateFactory(), factories.TemplateFactory()
     draft = segment_draft(owner, segment)
-    services.segment_interaction_assign(
-        draft=draft, user=owner, template=first, interaction_description="Mailing"
-    )
+    finish(draft, owner, first, description="Mailing")
     services.segment_update(segment=segment, user=owner, data={"template": second})
 
-    again = services.segment_interaction_assign(
-        draft=draft, user=owner, template=first, interaction_description="Mailing"
-    )
+    with pytest.raises(DraftFinished):
+        finish(draft, owner, first, description="Mailing")
 
     segment.refresh_from_db()
-    assert (again, segment.template) == (0, second)  # the change made since stays
+    assert segment.template == second  # the change made since stays
 
 
 def test_finish_without_a_description_takes_the_templates(segment, owner):
     template = factories.TemplateFactory(description="Spring newsletter")
     factories.SegmentLineFactory(segment=segment)
 
-    draft = segment_draft(owner, segment)
-    services.segment_interaction_assign(
-        draft=draft, user=owner, template=template, interaction_description=""
-    )
+    finish(segment_draft(owner, segment), owner, template, description="")
 
     segment.refresh_from_db()
     assert segment.interaction_description == "Spring newsletter"
@@ -207,10 +218,7 @@ def test_finish_without_an_upload_takes_the_contents_attachment(segment, owner):
     content = factories.TemplateContentFactory(template=template, language="")
     content.attachment.save("brochure.pdf", ContentFile(b"%PDF-1.4"), save=True)
 
-    draft = segment_draft(owner, segment)
-    services.segment_interaction_assign(
-        draft=draft, user=owner, template=template, interaction_description="x"
-    )
+    finish(segment_draft(owner, segment), owner, template, description="x")
 
     segment.refresh_from_db()
     assert segment.attachment.name == content.attachment.name  # the one file, not a copy
@@ -220,16 +228,13 @@ def test_finish_deletes_the_files_uploaded_into_the_draft(
     segment, owner, django_capture_on_commit_callbacks
 ):
     draft = segment_draft(owner, segment)
-    template = factories.TemplateFactory()
     name = default_storage.save(f"drafts/{draft.pk}/offer.pdf", ContentFile(b"%PDF"))
     InteractionDraft.objects.filter(pk=draft.pk).update(
         state={"step_files": {"content": {"attachment": {"tmp_name": name, "name": "o.pdf"}}}}
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.segment_interaction_assign(
-            draft=draft, user=owner, template=template, interaction_description="x"
-        )
+        finish(draft, owner, factories.TemplateFactory(), description="x")
 
     assert not default_storage.exists(name)
     draft.refresh_from_db()
