@@ -9,8 +9,9 @@ city (C), each word lower-cased and without accents, punctuation splitting words
 company rewrites its persons' words.
 
 A search turns the typed text into words the same way (`search_words`, the Python twin of the
-database function `contact_search_words`; a test holds them equal) and asks for rows that have
-every word as the start of one of theirs: a GIN index answers that without contrib extensions.
+database function `contact_search_words` of migration contacts/0004; a test holds them equal)
+and asks for rows that have every word as the start of one of theirs: a GIN index answers that
+without contrib extensions.
 """
 
 from __future__ import annotations
@@ -18,24 +19,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# The accented letters Latin scripts use, and the plain letter each stands for. The database
-# function contact_search_words (migration contacts/0003) has the same two strings.
-ACCENTED = (
-    "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜ"
-    "ĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽ"
-    "žƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯ"
-    "ȰȱȲȳØøĐđŁłĦħıŦŧſ"
-)
-PLAIN = (
-    "aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaaccccccccddeeeeeeeeeeg"
-    "ggggggghhiiiiiiiiijjkkllllllnnnnnnoooooorrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzz"
-    "zoouuaaiioouuuuuuuuuuaaaaggkkoooojggnnaaaaaaeeeeiiiioooorrrruuuusstthhaaeeoooooo"
-    "ooyyooddllhhitts"
-)
-# Letters that stand for two.
+# Accents go by decomposing letters (NFD) and dropping the combining marks; these letters have
+# none to drop and stand for plain ones, the ligatures for two. The database function
+# contact_search_words (migration contacts/0004) does the same.
+COMBINING_MARKS = re.compile("[\u0300-\u036f]+")
 LIGATURES = {"ß": "ss", "ẞ": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe"}
-
-_PLAIN_LETTERS = str.maketrans({**dict(zip(ACCENTED, PLAIN, strict=True)), **LIGATURES})
+STROKED, PLAIN = "øØłŁđĐħĦıŧŦ", "oollddhhitt"
+_PLAIN_LETTERS = str.maketrans(dict(zip(STROKED, PLAIN, strict=True)))
 # What separates words: anything that is neither a letter nor a digit (the database's
 # [[:punct:][:space:]]).
 _SEPARATORS = re.compile(r"[\W_]+")
@@ -46,7 +36,10 @@ MAX_WORDS = 8
 def plain_words(text: str) -> list[str]:
     """The words of ``text`` as the search index holds them: lower case, no accents, split at
     punctuation and spaces."""
-    plain = unicodedata.normalize("NFC", text).translate(_PLAIN_LETTERS).lower()
+    plain = COMBINING_MARKS.sub("", unicodedata.normalize("NFD", text))
+    for ligature, letters in LIGATURES.items():
+        plain = plain.replace(ligature, letters)
+    plain = plain.lower().translate(_PLAIN_LETTERS)
     return [word for word in _SEPARATORS.split(plain) if word]
 
 
