@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.core.exceptions import BadRequest
+from django.http import HttpRequest, HttpResponse
 
 
 class RejectNulBytesMiddleware:
@@ -19,9 +20,7 @@ class RejectNulBytesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _has_nul(request.GET) or (request.method == "POST" and _has_nul(request.POST)):
-            return HttpResponseBadRequest(
-                "NUL bytes are not accepted.", content_type="text/plain; charset=utf-8"
-            )
+            raise BadRequest("NUL bytes are not accepted.")  # the 400 page (handler400)
         return self.get_response(request)
 
 

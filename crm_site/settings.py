@@ -224,6 +224,8 @@ PROXY_COUNT = env.int("PROXY_COUNT", default=1)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A refused form (expired, or signed in or out elsewhere meanwhile) in the site's layout.
+CSRF_FAILURE_VIEW = "crm_site.views.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -4,9 +4,15 @@ from django.urls import include, path
 
 from crm_site import views
 
+handler400 = "crm_site.views.bad_request"
+handler500 = "crm_site.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
+    # Before Django's own: it says "You have been logged out" on the login page.
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     # Before Django's own: the reset form is throttled.
     path("accounts/password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -13,9 +13,12 @@ are yielded one by one. Callers write them with ``csv.writer`` to a file, or to 
     lines = (writer.writerow(row) for row in itertools.chain([HEADER], rows))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
 
-Values are written as stored (choice codes such as ``outbound``, ISO dates, ``yes``/``no``,
-timestamps in UTC such as ``2026-01-31T08:30:00Z``), not as translated labels, so a file
-reads the same whatever the user's language or time zone.
+The command writes values as stored (choice codes such as ``outbound``, ``yes``/``no``) under
+the column codes of ``HEADER``, so a file reads the same whatever the language and scripts
+can rely on it (docs/operations.md). The browser export (``labelled=True``) writes what the
+page shows, in the user's language: the column names (``labelled_header``), the choices'
+labels ("Outbound", "Uitgaand") and Yes/No. Both write ISO dates, numbers with a point and
+timestamps in UTC such as ``2026-01-31T08:30:00Z``.
 
 Every text cell that a spreadsheet would run as a formula (one starting with ``= + - @``, a
 tab or a carriage return) gets an apostrophe in front, in both exports and in every text
@@ -31,6 +34,11 @@ from collections.abc import Iterable, Iterator
 from django.db import transaction
 from django.db.models import Case, F, Func, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from contacts.models import CorrespondenceType, Language
+from interactions.models import DeliveryStatus, Evaluation, InformationFlow, InitiatedBy
 
 # Each column is formatted to text by the database, so Python only hands strings to the CSV
 # writer: at a million rows a Python call per cell would cost more than the query.
@@ -129,23 +137,100 @@ _COLUMNS = [
 
 HEADER: list[str] = [name for name, _expression in _COLUMNS]
 
+# What the browser export calls the columns: the page's words, in the user's language.
+LABELS = {
+    "entry_no": gettext_lazy("Entry No."),
+    "date": gettext_lazy("Date"),
+    "time": gettext_lazy("Time"),
+    "contact_no": gettext_lazy("Contact No."),
+    "contact_name": gettext_lazy("Contact Name"),
+    "company_no": gettext_lazy("Company No."),
+    "company_name": gettext_lazy("Company Name"),
+    "description": gettext_lazy("Description"),
+    "subject": gettext_lazy("Subject"),
+    "template": gettext_lazy("Template"),
+    "group": gettext_lazy("Interaction Group"),
+    "salesperson": gettext_lazy("Salesperson"),
+    "information_flow": gettext_lazy("Information Flow"),
+    "initiated_by": gettext_lazy("Initiated By"),
+    "correspondence_type": gettext_lazy("Correspondence Type"),
+    "cost": gettext_lazy("Cost (LCY)"),
+    "duration": gettext_lazy("Duration (Min.)"),
+    "evaluation": gettext_lazy("Evaluation"),
+    "attempt_failed": gettext_lazy("Attempt failed"),
+    "campaign": gettext_lazy("Campaign"),
+    "campaign_target": gettext_lazy("Campaign target"),
+    "campaign_response": gettext_lazy("Campaign response"),
+    "opportunity": gettext_lazy("Opportunity"),
+    "segment_no": gettext_lazy("Segment No."),
+    "logged_segment": gettext_lazy("Logged segment no."),
+    "language": gettext_lazy("Language"),
+    "delivery_status": gettext_lazy("Delivery Status"),
+    "delivery_attempts": gettext_lazy("Delivery attempts"),
+    "delivered_at": gettext_lazy("Delivered at"),
+    "canceled": gettext_lazy("Canceled"),
+    "logged_by": gettext_lazy("Logged by"),
+    "logged_at": gettext_lazy("Logged at"),
+}
+# The columns whose codes the browser export writes as labels.
+_CHOICES = {
+    "information_flow": InformationFlow,
+    "initiated_by": InitiatedBy,
+    "correspondence_type": CorrespondenceType,
+    "evaluation": Evaluation,
+    "delivery_status": DeliveryStatus,
+    "language": Language,
+}
+_FLAGS = {"attempt_failed", "campaign_target", "campaign_response", "canceled"}
+
+
+def labelled_header() -> list[str]:
+    """``HEADER`` as the page words it, in the active language."""
+    return [str(LABELS[name]) for name in HEADER]
+
+
+def _labelled_columns() -> list:
+    """The columns with choices and flags as labels in the active language: a CASE over each
+    choice (a code no longer among them stays as stored, guarded as any text)."""
+    columns = []
+    for name, expression in _COLUMNS:
+        if name in _CHOICES:
+            whens = [
+                When(**{name: value}, then=Value(str(label)))
+                for value, label in _CHOICES[name].choices
+                if value
+            ]
+            expression = Case(*whens, default=_text(name), output_field=TextField())
+        elif name in _FLAGS:
+            expression = Case(
+                When(**{name: True}, then=Value(_("Yes"))),
+                default=Value(_("No")),
+                output_field=TextField(),
+            )
+        columns.append(expression)
+    return columns
+
+
 CHUNK_SIZE = 2000
 
 
-def rows_queryset(queryset: QuerySet) -> QuerySet:
+def rows_queryset(queryset: QuerySet, *, labelled: bool = False) -> QuerySet:
     """``queryset`` (its filter and order kept) as tuples of text in ``HEADER`` order: the one
-    query both exports run, and the statement a benchmark can hand to ``COPY``."""
+    query both exports run, and the statement a benchmark can hand to ``COPY``. ``labelled``:
+    choices and flags as the page's labels in the active language."""
+    if labelled:
+        return queryset.values_list(*_labelled_columns())
     return queryset.values_list(*(expression for _name, expression in _COLUMNS))
 
 
-def entry_rows(queryset: QuerySet) -> Iterator[list[str]]:
+def entry_rows(queryset: QuerySet, *, labelled: bool = False) -> Iterator[list[str]]:
     """One list of strings per log entry in ``queryset`` (its filter and order are kept),
-    matching ``HEADER``.
+    matching ``HEADER`` (``labelled``: see `rows_queryset`).
 
     Run it inside ``transaction.atomic()``: there the server-side cursor streams; outside one
     Django declares it WITH HOLD and Postgres computes the whole result before the first row.
     """
-    for values in rows_queryset(queryset).iterator(chunk_size=CHUNK_SIZE):
+    for values in rows_queryset(queryset, labelled=labelled).iterator(chunk_size=CHUNK_SIZE):
         yield list(values)
 
 

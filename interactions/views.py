@@ -114,6 +114,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "sort": sort,
         "filtered": form.has_changed(),
+        "filter_summary": _filter_summary(form),
         "create_params": _create_interaction_params(form),
         "filter_query": _filter_query(request),
         "can_cancel": can_cancel,
@@ -123,6 +124,13 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         "evaluations": EVALUATION_CHOICES,
     }
     return render(request, "interactions/entry_list.html", context)
+
+
+def _filter_summary(form) -> str:
+    """The filters in use, in one line for the closed Filters panel ("Salesperson: BRAM · ...")."""
+    return " · ".join(
+        f"{field.label}: {field.value()}" for field in form if field.value() not in (None, "")
+    )
 
 
 DELIVERY_BADGES = {
@@ -141,7 +149,12 @@ def _entry_rows(entries: list[InteractionLogEntry], *, selectable: bool) -> Safe
     worked out once, and dates and amounts formatted once per distinct value (rows of a page
     share few). The columns are the page template's <thead>.
     """
-    labels = {"select": _("Select entry"), "canceled": _("Canceled")}
+    labels = {
+        "select": _("Select entry"),
+        "canceled": _("Canceled"),
+        "cost": _("Cost (LCY)"),
+        "duration": _("Duration (Min.)"),
+    }
     return render_rows(
         "interactions/_entry_rows.html",
         {
@@ -313,7 +326,10 @@ def entry_export(request: HttpRequest) -> HttpResponse:
 
 
 def _csv_lines(entries):
-    return csv_export.stream_lines(csv_export.HEADER, csv_export.entry_rows(entries))
+    """The browser's file: the page's words in the user's language (the command's codes are
+    for scripts)."""
+    rows = csv_export.entry_rows(entries, labelled=True)
+    return csv_export.stream_lines(csv_export.labelled_header(), rows)
 
 
 # --- The entry page -------------------------------------------------------------------------

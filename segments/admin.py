@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Count, Sum
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from contacts.admin import TrackedAdminMixin, changelist_link
 from segments.models import LoggedSegment, Segment, SegmentLine, SegmentStatus
@@ -116,7 +117,11 @@ class SegmentAdmin(TrackedAdminMixin, admin.ModelAdmin):
             cost=Sum("unit_cost", default=0),
             duration=Sum("unit_duration", default=0),
         )
-        return _("%(count)d lines, cost %(cost)s, duration %(duration)s min.") % totals
+        return (
+            ngettext("%(count)d line", "%(count)d lines", totals["count"]) % totals
+            + ", "
+            + _("cost %(cost)s, duration %(duration)s min.") % totals
+        )
 
     @admin.display(description=_("all lines"))
     def lines_link(self, obj: Segment):

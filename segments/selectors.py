@@ -117,8 +117,13 @@ def segment_totals(segment: Segment) -> dict:
     return segment.lines.aggregate(**LINE_TOTALS)
 
 
-def logged_segments() -> QuerySet[LoggedSegment]:
-    return LoggedSegment.objects.select_related("logged_by").order_by("-id")
+def logged_segments(*, text: str = "") -> QuerySet[LoggedSegment]:
+    """Logged segments, newest first; with ``text``, those whose segment no. or description
+    holds it (any case). A few thousand rows at most: a scan, no index needed."""
+    logged = LoggedSegment.objects.select_related("logged_by").order_by("-id")
+    if text:
+        logged = logged.filter(Q(segment_no__icontains=text) | Q(description__icontains=text))
+    return logged
 
 
 # Personalised lines named when a header change is about to reach the lines.

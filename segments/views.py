@@ -21,10 +21,10 @@ from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
-from contacts.models import CorrespondenceType, MarketingSetup
+from contacts.models import CorrespondenceType, Language, MarketingSetup
 from contacts.services import RecordGone
 from contacts.web import link_prefix, render_rows
 from interactions import csv_export
@@ -49,6 +49,7 @@ SEGMENT_PAGE_SIZE = 50
 LINE_PAGE_SIZE = 100
 LOGGED_SEGMENT_PAGE_SIZE = 50
 REUSE_CHOICES_SHOWN = 50
+REUSE_PAGE_SIZE = 20
 STEPS_SHOWN = 10  # on the segment page; its history page has them all
 STEP_PAGE_SIZE = 100
 
@@ -181,9 +182,12 @@ def _line_rows(lines, *, segment: Segment, can_change: bool) -> SafeString:
                 "personalised": _("Personalised"),
                 "select": _("Select %(contact)s"),
                 "personalise": _("Personalise"),
+                "cost": _("Cost (LCY)"),
+                "duration": _("Duration (Min.)"),
             },
             # A value no longer among the choices shows as stored (as get_FOO_display does).
             "correspondence": {v: str(label) for v, label in CorrespondenceType.choices if v},
+            "languages": {v: str(label) for v, label in Language.choices},
             "cost": functools.cache(localize),
             "duration": functools.cache(lambda value: floatformat(value, "-2")),
         },
@@ -276,23 +280,32 @@ def segment_criteria(request: HttpRequest, segment: Segment, action: str) -> Htt
 
 @segment_change_view
 def segment_reuse(request: HttpRequest, segment: Segment) -> HttpResponse:
+    """`Reuse Segment`: a picker of logged segments, newest first, searchable by segment no. or
+    description; each row's button posts its entry no."""
     form = ReuseForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         logged = form.cleaned_data["logged_segment"]
         step = services.segment_reuse(segment=segment, user=request.user, logged=logged)
         messages.success(
             request,
-            _("%(count)s contacts of logged segment %(logged)s (%(no)s) added.")
+            ngettext(
+                "%(count)d contact of logged segment %(logged)s (%(no)s) added.",
+                "%(count)d contacts of logged segment %(logged)s (%(no)s) added.",
+                step.added,
+            )
             % {"count": step.added, "logged": logged.pk, "no": logged.segment_no},
         )
         return redirect(segment)
-    context = {
-        "nav": "segments",
-        "segment": segment,
-        "form": form,
-        "recent": selectors.logged_segments()[:REUSE_CHOICES_SHOWN],
-    }
-    return render(request, "segments/segment_reuse.html", context)
+    text = request.GET.get("q", "").strip()
+    found = (
+        selectors.logged_segments(text=text)
+        .select_related(None)
+        .only("pk", "segment_no", "description", "logged_at", "entry_count", "canceled")
+    )
+    page = Paginator(found, REUSE_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"nav": "segments", "segment": segment, "form": form, "page": page, "q": text}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "segments/segment_reuse.html", context, status=status)
 
 
 @require_POST
@@ -303,19 +316,35 @@ def lines_remove(request: HttpRequest, segment: Segment) -> HttpResponse:
         messages.error(request, _("Select the lines to remove first."))
         return redirect(segment)
     removed = services.segment_remove_lines(segment=segment, user=request.user, line_ids=line_ids)
-    messages.success(request, _("%(count)s lines removed.") % {"count": removed})
+    messages.success(
+        request,
+        ngettext("%(count)d line removed.", "%(count)d lines removed.", removed)
+        % {"count": removed},
+    )
     return redirect(segment)
 
 
 def _step_done(step) -> str:
     """What a criteria step did, for the message after it."""
-    done = {
-        "add": _("Step %(step)s: %(count)s contacts added (%(criteria)s)."),
-        "reduce": _("Step %(step)s: %(count)s lines removed (%(criteria)s)."),
-        "refine": _("Step %(step)s: %(count)s lines that did not match removed (%(criteria)s)."),
-        "reuse_segment": _("Step %(step)s: %(count)s contacts added (%(criteria)s)."),
-    }[step.action]
     count = step.added if step.action in ("add", "reuse_segment") else step.removed
+    if step.action == "reduce":
+        done = ngettext(
+            "Step %(step)s: %(count)d line removed (%(criteria)s).",
+            "Step %(step)s: %(count)d lines removed (%(criteria)s).",
+            count,
+        )
+    elif step.action == "refine":
+        done = ngettext(
+            "Step %(step)s: %(count)d line that did not match removed (%(criteria)s).",
+            "Step %(step)s: %(count)d lines that did not match removed (%(criteria)s).",
+            count,
+        )
+    else:  # add, reuse_segment
+        done = ngettext(
+            "Step %(step)s: %(count)d contact added (%(criteria)s).",
+            "Step %(step)s: %(count)d contacts added (%(criteria)s).",
+            count,
+        )
     return done % {"step": step.number, "count": count, "criteria": step.described}
 
 
@@ -403,7 +432,11 @@ def segment_reuse_criteria(request: HttpRequest, segment: Segment) -> HttpRespon
         else:
             messages.success(
                 request,
-                _("Saved criteria %(code)s replayed in %(count)s steps.")
+                ngettext(
+                    "Saved criteria %(code)s replayed in %(count)d step.",
+                    "Saved criteria %(code)s replayed in %(count)d steps.",
+                    len(steps),
+                )
                 % {"code": saved.code, "count": len(steps)},
             )
             for step in steps:
@@ -505,13 +538,22 @@ def segment_log(request: HttpRequest, segment: Segment) -> HttpResponse:
             logged = result.logged
             messages.success(
                 request,
-                _("Segment %(no)s logged as logged segment %(logged)s: %(count)s interactions.")
+                ngettext(
+                    "Segment %(no)s logged as logged segment %(logged)s: %(count)d interaction.",
+                    "Segment %(no)s logged as logged segment %(logged)s: %(count)d interactions.",
+                    logged.entry_count,
+                )
                 % {"no": segment.number, "logged": logged.pk, "count": logged.entry_count},
             )
             if result.delivering:
                 messages.info(
                     request,
-                    _("%(count)s emails are queued for delivery.") % {"count": result.delivering},
+                    ngettext(
+                        "%(count)d email is queued for delivery.",
+                        "%(count)d emails are queued for delivery.",
+                        result.delivering,
+                    )
+                    % {"count": result.delivering},
                 )
             if result.follow_up is not None:
                 messages.success(
@@ -574,7 +616,11 @@ def logged_segment_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Follow-up segment %(no)s created with %(count)s contacts (%(whom)s).")
+                ngettext(
+                    "Follow-up segment %(no)s created with %(count)d contact (%(whom)s).",
+                    "Follow-up segment %(no)s created with %(count)d contacts (%(whom)s).",
+                    follow_up.added,
+                )
                 % {
                     "no": follow_up.segment.number,
                     "count": follow_up.added,
@@ -616,10 +662,16 @@ def logged_segment_switch_canceled(request: HttpRequest, pk: int) -> HttpRespons
             messages.error(request, gone.message)
             return redirect("segments:logged_segment_list")
         if logged.canceled:
-            text = _("Logged segment %(logged)s canceled with %(count)s interactions.")
+            text = ngettext(
+                "Logged segment %(logged)s canceled with %(count)d interaction.",
+                "Logged segment %(logged)s canceled with %(count)d interactions.",
+                changed,
+            )
         else:
-            text = _(
-                "Logged segment %(logged)s no longer canceled; %(count)s interactions restored."
+            text = ngettext(
+                "Logged segment %(logged)s no longer canceled; %(count)d interaction restored.",
+                "Logged segment %(logged)s no longer canceled; %(count)d interactions restored.",
+                changed,
             )
         messages.success(request, text % {"logged": logged.pk, "count": changed})
         return redirect(logged)
@@ -640,11 +692,19 @@ def logged_segments_delete_canceled(request: HttpRequest) -> HttpResponse:
         deleted = services.logged_segments_delete_canceled(user=request.user)
         messages.success(
             request,
-            _(
-                "%(segments)s canceled logged segments deleted; their %(entries)s interactions "
-                "stay, canceled, with their segment numbers."
+            ngettext(
+                "%(segments)d canceled logged segment deleted.",
+                "%(segments)d canceled logged segments deleted.",
+                deleted.segments,
             )
-            % {"segments": deleted.segments, "entries": deleted.entries},
+            % {"segments": deleted.segments}
+            + " "
+            + ngettext(
+                "%(entries)d interaction stays canceled, with its segment number.",
+                "%(entries)d interactions stay canceled, with their segment numbers.",
+                deleted.entries,
+            )
+            % {"entries": deleted.entries},
         )
         return redirect("segments:logged_segment_list")
     context = {"nav": "logged_segments", **selectors.canceled_logged_segments_summary()}

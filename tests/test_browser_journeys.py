@@ -156,12 +156,14 @@ def test_whole_journey_in_dutch(browser, live_server, owner):
     expect(page.get_by_text("Interactie geregistreerd als post")).to_be_visible()
     assert InteractionLogEntry.objects.filter(contact=person).count() == 2
 
-    # Interactielogposten in Dutch; the header's switch turns the UI English.
+    # Interactielogposten in Dutch; the switch in the user's menu turns the UI English.
     page.get_by_role("link", name="Interactielogposten", exact=True).first.click()
     expect(page.get_by_role("heading", name="Interactielogposten")).to_be_visible()
     expect(page.locator("table.list tbody tr")).to_have_count(2)
+    page.locator(".usermenu > summary").click()
     page.get_by_label("Taal").select_option("en")
     expect(page.get_by_role("heading", name="Interaction Log Entries")).to_be_visible()
+    page.locator(".usermenu > summary").click()
     expect(page.get_by_label("Language")).to_have_value("en")
     assert errors == []
     context.close()

@@ -39,7 +39,7 @@ def test_deletes_canceled_entries_with_their_comments_and_keeps_the_rest():
 
     output = run()
 
-    assert output.splitlines() == ["Deleted 1 canceled log entries."]
+    assert output.splitlines() == ["Deleted 1 canceled log entry."]
     assert remaining() == {kept.pk}
     assert not InteractionComment.objects.exists()
 
@@ -50,7 +50,7 @@ def test_before_keeps_canceled_entries_dated_on_or_after_the_date():
 
     output = run("--before", "2026-03-15")
 
-    assert output.strip() == "Deleted 1 canceled log entries dated before 2026-03-15."
+    assert output.strip() == "Deleted 1 canceled log entry dated before 2026-03-15."
     assert remaining() == {recent.pk}
     assert old.pk not in remaining()
 

@@ -36,7 +36,7 @@ def test_deletes_canceled_logged_segments_and_keeps_their_entries_canceled():
     output = run()
 
     assert output.splitlines() == [
-        "Deleted 1 canceled logged segments (2 log entries kept, canceled)."
+        "Deleted 1 canceled logged segment (2 log entries kept, canceled)."
     ]
     assert list(LoggedSegment.objects.all()) == [kept]
     assert not Segment.objects.filter(pk=gone.segment_id).exists()
@@ -51,7 +51,7 @@ def test_dry_run_counts_and_deletes_nothing():
     output = run("--dry-run")
 
     assert output.strip() == (
-        "Dry run: would delete 1 canceled logged segments (3 log entries stay, canceled). "
+        "Dry run: would delete 1 canceled logged segment (3 log entries stay, canceled). "
         "Nothing deleted."
     )
     assert LoggedSegment.objects.count() == 1

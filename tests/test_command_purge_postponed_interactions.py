@@ -88,7 +88,7 @@ def test_dry_run_counts_and_deletes_nothing(django_capture_on_commit_callbacks):
         output = run("--older-than", "30", "--dry-run")
 
     assert output.strip() == (
-        "Dry run: would purge 1 postponed interactions unchanged for more than 30 days. "
+        "Dry run: would purge 1 postponed interaction unchanged for more than 30 days. "
         "Nothing deleted."
     )
     assert left() == {old.pk}

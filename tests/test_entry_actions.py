@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from interactions import services
-from interactions.csv_export import HEADER
+from interactions.csv_export import labelled_header
 from interactions.models import DeliveryStatus, Evaluation, InteractionComment, InteractionLogEntry
 from tests import factories
 
@@ -317,7 +317,8 @@ def test_csv_export_holds_exactly_the_filtered_rows_newest_first(owner_client):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith("attachment; filename=")
     rows = read_csv(response)
-    assert rows[0] == HEADER
+    assert rows[0] == labelled_header()
+    assert rows[0][:3] == ["Entry No.", "Date", "Time"]
     assert [int(row[0]) for row in rows[1:]] == [newer.pk, older.pk]
 
 
@@ -337,8 +338,8 @@ def test_csv_export_neutralises_formulas(owner_client):
     factories.LogEntryFactory(description="=HYPERLINK(1)", subject="@SUM(A1)")
     rows = read_csv(owner_client.get(EXPORT))
     row = dict(zip(rows[0], rows[1], strict=True))
-    assert row["description"] == "'=HYPERLINK(1)"
-    assert row["subject"] == "'@SUM(A1)"
+    assert row["Description"] == "'=HYPERLINK(1)"
+    assert row["Subject"] == "'@SUM(A1)"
 
 
 def test_csv_export_with_a_bad_filter_goes_back_to_the_list(owner_client):
@@ -449,3 +450,40 @@ def test_card_history_rows_escape_what_users_typed(owner_client):
     assert "&lt;i&gt;Call&lt;/i&gt; from &lt;b&gt;Bold&lt;/b&gt; &amp; Co</a>" in content
     assert ">&lt;b&gt;Bold&lt;/b&gt; &amp; Co</a></td>" in content
     assert "Attempt failed" in content
+
+
+def test_csv_export_writes_the_pages_words_in_the_users_language(owner_client, tmp_path):
+    from django.core.management import call_command
+
+    factories.LogEntryFactory(
+        template=factories.TemplateFactory(information_flow="outbound"),
+        information_flow="outbound",
+        correspondence_type="email",
+        evaluation="positive",
+        canceled=True,
+        language="nl",
+    )
+    english = read_csv(owner_client.get(EXPORT))
+    dutch = read_csv(owner_client.get(EXPORT, HTTP_ACCEPT_LANGUAGE="nl"))
+    target = tmp_path / "export.csv"
+    call_command("export_interactions", "-o", str(target), stdout=io.StringIO())
+    command = list(csv.reader(io.StringIO(target.read_text("utf-8-sig"))))
+
+    def cells(rows, *columns):
+        row = dict(zip(rows[0], rows[1], strict=True))
+        return [row[column] for column in columns]
+
+    assert cells(english, "Information Flow", "Correspondence Type", "Evaluation") == [
+        "Outbound", "Email", "Positive",
+    ]  # fmt: skip
+    assert cells(english, "Canceled", "Language") == ["Yes", "Dutch"]
+    assert dutch[0][:2] == ["Postnr.", "Datum"]
+    assert cells(dutch, "Informatiestroom", "Geannuleerd", "Taal") == [
+        "Uitgaand",
+        "Ja",
+        "Nederlands",
+    ]
+    # The command keeps the stable codes (docs/operations.md).
+    assert cells(command, "information_flow", "correspondence_type", "canceled", "language") == [
+        "outbound", "email", "yes", "nl",
+    ]  # fmt: skip

@@ -163,6 +163,14 @@ def entry(db):
     )
 
 
+def _cost_label(language: str) -> str:
+    return {"en": "Cost (LCY)", "nl": "Kosten (LV)"}[language]
+
+
+def _duration_label(language: str) -> str:
+    return {"en": "Duration (Min.)", "nl": "Duur (min.)"}[language]
+
+
 @pytest.mark.parametrize(
     ("language", "date", "cost", "duration"),
     [("en", "03/14/2025", "1234.50", "7.50"), ("nl", "14-3-2025", "1234,50", "7,50")],
@@ -174,8 +182,8 @@ def test_entry_list_rows_follow_the_active_language(
         reverse("interactions:entry_list"), HTTP_ACCEPT_LANGUAGE=language
     ).content.decode()
     assert f"<td>{date}</td>" in html
-    assert f'<td class="num">{cost}</td>' in html
-    assert f'<td class="num">{duration}</td>' in html
+    assert f'data-label="{_cost_label(language)}">{cost}</td>' in html
+    assert f'data-label="{_duration_label(language)}">{duration}</td>' in html
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,7 @@ def test_imports_companies_and_persons_numbered_from_the_series(series, write):
 
     out, err = run(path)
 
-    assert out.splitlines() == [f"Imported 1 companies and 1 persons from {path}."]
+    assert out.splitlines() == [f"Imported 1 company and 1 person from {path}."]
     assert err == ""
     acme = Contact.objects.get(name="Acme BV")
     jan = Contact.objects.get(surname="Jansen")
@@ -144,7 +144,7 @@ def test_skip_invalid_imports_the_good_rows_and_drops_persons_of_a_bad_company(s
     out, err = run(path, "--skip-invalid")
 
     assert out.strip() == (
-        f"Imported 1 companies and 1 persons from {path}; skipped 3 invalid rows (listed above)."
+        f"Imported 1 company and 1 person from {path}; skipped 3 invalid rows (listed above)."
     )
     assert err.splitlines() == [
         "line 3: email 'broken' is not a valid email address",
@@ -168,7 +168,7 @@ def test_dry_run_reports_and_imports_nothing(series, write):
     assert err.strip() == "line 3: type must be company or person, not 'thing'"
     message, _err = fails(bad, "--dry-run", "--skip-invalid")
     assert message.startswith(
-        "Dry run: 2 rows, 1 invalid (listed above); would import 1 companies and 0 persons."
+        "Dry run: 2 rows, 1 invalid (listed above); would import 1 company and 0 persons."
     )
     assert not Contact.objects.exists()
     assert NumberSeries.objects.get(pk=series.pk).last_number == 0
@@ -195,7 +195,7 @@ def test_a_nul_byte_in_any_field_is_an_error_of_its_row(series, write):
     ]
     assert not Contact.objects.exists()
     out, _err = run(path, "--skip-invalid")
-    assert out.strip().startswith("Imported 1 companies and 0 persons")
+    assert out.strip().startswith("Imported 1 company and 0 persons")
     assert list(Contact.objects.values_list("number", flat=True)) == ["C1"]
 
 

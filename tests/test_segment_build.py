@@ -71,6 +71,7 @@ def test_new_segment_without_segment_nos_says_where_to_set_it_up(owner_client):
     errors = response.context["form"].non_field_errors()
     assert "Segment Nos. in Marketing Setup" in errors[0]
     assert "Marketing Setup page" in errors[0]
+    assert response.content.decode().count("no number series is set there") == 1
     assert not Segment.objects.exists()
 
 
@@ -550,3 +551,28 @@ def test_a_logged_segment_is_frozen_for_everyone(manager_client):
     assert SegmentLine.objects.filter(pk=line.pk).exists()
     page = manager_client.get(logged.segment.get_absolute_url())
     assert page.context["can_change"] is False
+
+
+def test_reuse_segment_picks_from_logged_segments_searchable_by_number_or_description(
+    owner_client, segment, book
+):
+    autumn = factories.LoggedSegmentFactory(
+        segment__number="SEG00091", segment_no="SEG00091", description="Autumn fair", entry_count=2
+    )
+    factories.LoggedSegmentFactory(segment_no="SEG00092", description="Spring mailing")
+    factories.SegmentLineFactory(segment=autumn.segment, contact=book["ann"])
+
+    listed = owner_client.get(url("segment_reuse", segment)).content.decode()
+    searched = owner_client.get(url("segment_reuse", segment), {"q": "autumn"}).content.decode()
+    by_number = owner_client.get(url("segment_reuse", segment), {"q": "0092"}).content.decode()
+    response = owner_client.post(url("segment_reuse", segment), {"logged_segment": autumn.pk})
+
+    assert "Autumn fair" in listed
+    assert "Spring mailing" in listed
+    assert f'name="logged_segment" value="{autumn.pk}"' in listed
+    assert "Autumn fair" in searched
+    assert "Spring mailing" not in searched
+    assert "Spring mailing" in by_number
+    assert "Autumn fair" not in by_number
+    assert response.status_code == 302
+    assert contacts_on(segment) == {"ANN"}

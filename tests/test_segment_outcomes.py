@@ -245,7 +245,8 @@ def test_follow_up_takes_the_contacts_by_their_response(
     assert follow_up.created_by == owner
     assert follow_up.template is None
     text = page.content.decode()
-    assert f"Follow-up segment {follow_up.number} created with {len(expected)} contacts" in text
+    contacts = "contact" if len(expected) == 1 else "contacts"
+    assert f"Follow-up segment {follow_up.number} created with {len(expected)} {contacts}" in text
     step = follow_up.steps.get()
     assert (step.action, step.added, step.lines_after) == (
         StepAction.FOLLOW_UP,

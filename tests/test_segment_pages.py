@@ -137,7 +137,7 @@ QUERY_COUNTS = [
     (build_segment_edit, 5),  # segment, salespeople, campaigns
     # segment, salespeople, templates, groups, campaigns, recent logged segments
     (build_segment_criteria, 8),
-    (build_segment_reuse, 4),  # segment, recent logged segments
+    (build_segment_reuse, 5),  # segment, pager count, the page of logged segments
     (build_line_edit, 6),  # segment, line, templates, salespeople
     (build_segment_log, 5),  # segment, any Email line, totals
     (build_segment_delete, 4),  # segment, totals
@@ -243,8 +243,9 @@ def test_markup_typed_on_a_line_is_shown_escaped_to_owner_and_reader(client, own
         correspondence_type="<em>",  # not among the choices: shown as stored, escaped
         personalised=True,
     )
-    # The owner sees the name in the link, the checkbox's label and the Personalise link.
-    for user, shown in ((owner, 4), (colleague, 2)):
+    # The owner sees the name in the link, its cell's title (the whole of it on hover), the
+    # description's title, the checkbox's label and the Personalise link.
+    for user, shown in ((owner, 6), (colleague, 4)):
         client.force_login(user)
         html = client.get(segment.get_absolute_url()).content.decode()
         assert "<script>" not in html
@@ -277,7 +278,10 @@ def test_segment_lines_speak_the_users_language(owner_client, owner):
         personalised=True,
     )
     html = owner_client.get(segment.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="nl").content.decode()
-    assert '<td class="num">1234,50</td><td class="num">2,50</td>' in html
+    assert (
+        'data-label="Kosten (LV)">1234,50</td><td class="num" data-label="Duur (min.)">2,50</td>'
+        in html
+    )
     assert "<td>E-mail</td>" in html
     assert '<span class="badge">Gepersonaliseerd</span>' in html
     assert "selecteren" in html

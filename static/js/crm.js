@@ -73,11 +73,23 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// On a phone the main menu is one row that scrolls sideways: show the current page's link.
+// The menus (Setup, Menu, the user's) are <details>, which work without this file; with it, a
+// click elsewhere or Escape closes an open one, and opening one closes the others.
 document.addEventListener("DOMContentLoaded", () => {
-  const current = document.querySelector(".mainnav [aria-current=page]");
-  const nav = current && current.parentElement;
-  if (nav && nav.scrollWidth > nav.clientWidth) {
-    nav.scrollLeft = current.offsetLeft - nav.offsetLeft - 12;
-  }
+  const menus = [...document.querySelectorAll("details.menu")];
+  const closeAll = (except) => {
+    menus.forEach((menu) => {
+      const related = except && (menu === except || menu.contains(except) || except.contains(menu));
+      if (!related && menu.open) menu.open = false;
+    });
+  };
+  menus.forEach((menu) => {
+    menu.addEventListener("toggle", () => { if (menu.open) closeAll(menu); });
+  });
+  document.addEventListener("click", (event) => {
+    closeAll(event.target.closest("details.menu"));
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closeAll(null);
+  });
 });

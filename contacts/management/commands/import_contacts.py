@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from contacts.importer import COLUMNS, ImportFileError, import_contacts
+from contacts.management.words import counted
 
 
 class Command(BaseCommand):
@@ -44,7 +45,10 @@ class Command(BaseCommand):
         for error in result.errors:
             self.stderr.write(str(error))
         bad = len(result.errors)
-        counts = f"{result.companies} companies and {result.persons} persons"
+        counts = (
+            f"{counted(result.companies, 'company', 'companies')} and "
+            f"{counted(result.persons, 'person', 'persons')}"
+        )
         if dry_run:
             if not bad:
                 self.stdout.write(f"Dry run: {result.rows} rows, 0 invalid; would import {counts}.")
@@ -60,5 +64,7 @@ class Command(BaseCommand):
                 f"{bad} of {result.rows} rows are invalid (listed above); nothing imported. "
                 "Fix them, or use --skip-invalid to import the other rows."
             )
-        skipped = f"; skipped {bad} invalid rows (listed above)" if bad else ""
+        skipped = (
+            f"; skipped {counted(bad, 'invalid row', 'invalid rows')} (listed above)" if bad else ""
+        )
         self.stdout.write(f"Imported {counts} from {file}{skipped}.")

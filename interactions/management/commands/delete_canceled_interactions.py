@@ -7,10 +7,15 @@ import sys
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from contacts.management.words import counted
 from interactions.management.commands._options import iso_date, positive_int
 from interactions.models import InteractionLogEntry
 from interactions.selectors import deletable_canceled
 from interactions.services import entry_delete_canceled_batch
+
+
+def canceled(count: int) -> str:
+    return counted(count, "canceled log entry", "canceled log entries")
 
 
 class Command(BaseCommand):
@@ -39,13 +44,11 @@ class Command(BaseCommand):
         scope = f" dated before {before.isoformat()}" if before else ""
         total = deletable_canceled(entries).count()
         if dry_run:
-            self.stdout.write(
-                f"Dry run: would delete {total} canceled log entries{scope}. Nothing deleted."
-            )
+            self.stdout.write(f"Dry run: would delete {canceled(total)}{scope}. Nothing deleted.")
             return
         deleted = 0
         with tqdm(total=total, unit="entry", disable=None, file=sys.stderr) as bar:
             while count := entry_delete_canceled_batch(entries=entries, batch_size=batch_size):
                 deleted += count
                 bar.update(count)
-        self.stdout.write(f"Deleted {deleted} canceled log entries{scope}.")
+        self.stdout.write(f"Deleted {canceled(deleted)}{scope}.")

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
+from contacts.management.words import counted
 from interactions.csv_export import CHUNK_SIZE, HEADER, entry_rows
 from interactions.management.commands._options import iso_date
 from interactions.models import OLDEST_FIRST, InteractionLogEntry
@@ -60,7 +61,7 @@ class Command(BaseCommand):
         if output is None:
             count = self._export(entries, _Lines(self.stdout))
             # Standard output carries the CSV; the summary goes beside it.
-            self.stderr.write(f"Exported {count} log entries{scope}.")
+            self.stderr.write(f"Exported {counted(count, 'log entry', 'log entries')}{scope}.")
             return
         target = Path(output)
         if not target.parent.is_dir():
@@ -95,7 +96,9 @@ class Command(BaseCommand):
                         returncode=128 + exc.signum,
                     ) from None
                 raise
-        self.stdout.write(f"Exported {count} log entries{scope} to {output}.")
+        self.stdout.write(
+            f"Exported {counted(count, 'log entry', 'log entries')}{scope} to {output}."
+        )
 
     def _export(self, entries, stream) -> int:
         writer = csv.writer(stream)

@@ -9,9 +9,14 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from tqdm import tqdm
 
+from contacts.management.words import counted
 from interactions.management.commands._options import positive_int
 from interactions.selectors import stale_drafts
 from interactions.services import draft_purge_stale_batch
+
+
+def postponed(count: int) -> str:
+    return counted(count, "postponed interaction", "postponed interactions")
 
 
 class Command(BaseCommand):
@@ -39,7 +44,7 @@ class Command(BaseCommand):
         total = stale_drafts(changed_before).count()
         if dry_run:
             self.stdout.write(
-                f"Dry run: would purge {total} postponed interactions unchanged for more than "
+                f"Dry run: would purge {postponed(total)} unchanged for more than "
                 f"{older_than} days. Nothing deleted."
             )
             return
@@ -50,6 +55,4 @@ class Command(BaseCommand):
             ):
                 purged += count
                 bar.update(count)
-        self.stdout.write(
-            f"Purged {purged} postponed interactions unchanged for more than {older_than} days."
-        )
+        self.stdout.write(f"Purged {postponed(purged)} unchanged for more than {older_than} days.")

@@ -7,8 +7,17 @@ import sys
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from contacts.management.words import counted
 from segments.selectors import canceled_logged_segments_summary
 from segments.services import logged_segments_delete_canceled
+
+
+def segments(count: int) -> str:
+    return counted(count, "canceled logged segment", "canceled logged segments")
+
+
+def entries(count: int) -> str:
+    return counted(count, "log entry", "log entries")
 
 
 class Command(BaseCommand):
@@ -26,8 +35,8 @@ class Command(BaseCommand):
         canceled = canceled_logged_segments_summary()  # what the page's confirmation shows
         if dry_run:
             self.stdout.write(
-                f"Dry run: would delete {canceled['segment_count']} canceled logged segments "
-                f"({canceled['entry_count']} log entries stay, canceled). Nothing deleted."
+                f"Dry run: would delete {segments(canceled['segment_count'])} "
+                f"({entries(canceled['entry_count'])} stay, canceled). Nothing deleted."
             )
             return
         # The service deletes them all in one transaction (a few set-based statements), so the
@@ -37,6 +46,5 @@ class Command(BaseCommand):
             deleted = logged_segments_delete_canceled(user=None)
             bar.update(deleted.segments)
         self.stdout.write(
-            f"Deleted {deleted.segments} canceled logged segments "
-            f"({deleted.entries} log entries kept, canceled)."
+            f"Deleted {segments(deleted.segments)} ({entries(deleted.entries)} kept, canceled)."
         )
