@@ -4,7 +4,8 @@ servers, cutting the app's database connections, and judging a run (one summary 
     cluster.py count                      -> "ENTRIES HIGHEST_ENTRY LOGGED HIGHEST_LOGGED"
     cluster.py wait-up SOCKET N           -> waits until N servers are UP (bounded)
     cluster.py wait-down SOCKET SERVER    -> seconds until SERVER is no longer UP (bounded)
-    cluster.py cut-connections            -> terminates every connection of the app servers
+    cluster.py cut-connections            -> terminates every connection of the app servers:
+                                             "HOW_MANY EPOCH_SECONDS"
     cluster.py summary ...                -> the run's summary line; exit 1 if it failed
 
 Needs DATABASE_URL (and DJANGO_SETTINGS_MODULE is set here) for the database subcommands.
@@ -94,7 +95,8 @@ def count() -> None:
 
 
 def cut_connections() -> None:
-    """pg_terminate_backend of every connection the app servers hold; prints how many."""
+    """pg_terminate_backend of every connection the app servers hold; prints how many and when
+    (epoch seconds: the fault's time, which Django's start-up here would make late otherwise)."""
     django_setup()
     from django.db import connection
 
@@ -104,7 +106,7 @@ def cut_connections() -> None:
             "WHERE application_name = %s AND datname = current_database()",
             [APP_NAME],
         )
-        print(cursor.fetchone()[0])
+        print(cursor.fetchone()[0], time.time())
 
 
 # --- judging a run ----------------------------------------------------------------------------
@@ -214,7 +216,9 @@ def summary(args: argparse.Namespace) -> None:
     total_client = results["errors"]["requests"]
     at = args.fault_time
     bad = [r for r in requests if r["status"] >= 500 or r["status"] < 0]
-    in_flight = [r for r in bad if at is not None and r["start"] <= at <= r["end"] + 1]
+    # In flight at the fault: begun before it (or within half a second: a terminated backend
+    # takes a moment to go) and not yet answered.
+    in_flight = [r for r in bad if at is not None and r["start"] <= at + 0.5 and r["end"] >= at]
     if args.fault in ("sigterm", "sigkill"):
         in_flight = [r for r in in_flight if r["server"] == args.victim]
     elsewhere = [r for r in bad if r not in in_flight]
