@@ -8,6 +8,7 @@ answers each request, and a real browser talks to the balancer only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -64,6 +65,7 @@ def start_server(port: int, log: Path, media: Path, **env: str) -> subprocess.Po
             },
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers in its process group, stopped with it
         )
     for _ in range(600):  # a guard against hanging, not a timing assertion
         if process.poll() is not None or status_of(port, "/healthz") == 200:
@@ -74,8 +76,10 @@ def start_server(port: int, log: Path, media: Path, **env: str) -> subprocess.Po
 
 
 def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.kill()
+    """SIGKILL the server's whole process group: a killed master would leave its workers (and
+    their database connections) behind."""
+    with contextlib.suppress(ProcessLookupError):  # all gone already
+        os.killpg(process.pid, signal.SIGKILL)
     process.wait()
 
 
