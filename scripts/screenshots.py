@@ -6,9 +6,10 @@ Use a scratch database: the script migrates it and, when it holds no contacts, s
 demo (`seed_demo`). It then starts Django's development server on a free port, logs in as the
 demo Marketing Manager through the login form and captures each page with Playwright in the
 system Chromium (``CHROMIUM_PATH``, default /usr/bin/chromium): laptop-sized (1366x768) pages,
-two phone-sized (390x844) ones and three in Dutch. It saves one postponed interaction through the
-wizard for that page's screenshot and deletes it again, and takes two criteria steps on the first
-open segment (its criteria history) and goes back on both after the Dutch screenshot of it.
+phone-sized (390x844) ones (the Menu open, lists as cards) and some in Dutch (a 404 too). It
+saves a postponed interaction through the wizard for those pages' screenshots and deletes it
+again, and takes two criteria steps on the first open segment (its criteria history) and goes
+back on both after the Dutch screenshot of it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def free_port() -> int:
 def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     server = subprocess.Popen(  # noqa: S603 (our manage.py)
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -110,7 +111,7 @@ def english_pages(page: Page, url: str) -> None:
     shoot(page, "03-contact-card")
 
     # Create Interaction from the card; the first step filled in, then saved for later.
-    page.get_by_role("link", name="Create Interaction").first.click()
+    page.get_by_role("button", name="Create Interaction").first.click()
     page.locator("select[name$=template]").select_option(index=1)
     page.locator("input[name$=description]").fill("Call about the renewal of the contract")
     shoot(page, "04-create-interaction")
@@ -132,6 +133,8 @@ def english_pages(page: Page, url: str) -> None:
     page.goto(f"{url}{segment}")
     build_by_criteria(page)
     shoot(page, "09-segment")
+    page.goto(f"{url}{segment}reuse/")
+    shoot(page, "23-reuse-segment")
     page.goto(f"{url}{segment}log/")
     shoot(page, "10-log-segment")
 
@@ -167,9 +170,23 @@ def go_back_twice(page: Page) -> None:
 def phone_pages(page: Page, url: str) -> None:
     log_in(page, url)
     shoot(page, "14-phone-contacts")
+    page.locator(".navmenu > summary").click()
+    page.screenshot(path=OUT / "19-phone-menu.png")  # the screen as the thumb sees it
+    print("docs/screenshots/19-phone-menu.png")
     page.goto(f"{url}{first_link(page, url, '/contacts/?type=person')}")
-    page.get_by_role("link", name="Create Interaction").first.click()
+    page.get_by_role("button", name="Create Interaction").first.click()
+    page.locator("select[name$=template]").select_option(index=1)
+    page.locator("input[name$=description]").fill("Call about the renewal of the contract")
     shoot(page, "15-phone-create-interaction")
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Yes").click()
+    shoot(page, "20-phone-postponed-interactions")
+    page.get_by_role("link", name="Delete").first.click()
+    page.get_by_role("button", name="Delete").click()
+    page.goto(f"{url}/interactions/entries/")
+    shoot(page, "21-phone-interaction-log-entries")
+    page.goto(f"{url}{first_link(page, url, '/segments/')}")
+    shoot(page, "22-phone-segment")
 
 
 def dutch_pages(page: Page, url: str) -> None:
@@ -181,6 +198,8 @@ def dutch_pages(page: Page, url: str) -> None:
     page.goto(f"{url}{first_link(page, url, '/segments/')}")
     shoot(page, "18-nl-segment")
     go_back_twice(page)
+    page.goto(f"{url}/segments/999999/")  # a segment deleted meanwhile
+    shoot(page, "24-nl-not-found")
 
 
 def main() -> None:
@@ -190,7 +209,7 @@ def main() -> None:
         raise SystemExit("Set DATABASE_URL to a scratch PostgreSQL database.")
     env = {
         **os.environ,
-        "DEBUG": "true",  # the development server serves static files from static/
+        "DEBUG": "false",  # the error pages as users see them; --insecure serves static/
         "STATICFILES_STORAGE": "django.contrib.staticfiles.storage.StaticFilesStorage",
         "AXES_ENABLED": "false",
     }
