@@ -12,11 +12,10 @@ line per page, size and language, and exits 1 when a page is wider than the scre
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from playwright.sync_api import Page, sync_playwright
-from screenshots import CHROMIUM, LAPTOP, LAUNCH_ARGS, PHONE, log_in, manage, start_server
+from screenshots import CHROMIUM, LAPTOP, LAUNCH_ARGS, PHONE, demo_database, log_in, start_server
 
 # What the browser test (tests/test_browser_layout.py) measures too: page width, menu lines,
 # list rows in view.
@@ -78,17 +77,7 @@ def pages(page: Page, url: str) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.parse_args()
-    if not os.environ.get("DATABASE_URL"):
-        raise SystemExit("Set DATABASE_URL to a scratch PostgreSQL database.")
-    env = {
-        **os.environ,
-        "DEBUG": "true",
-        "STATICFILES_STORAGE": "django.contrib.staticfiles.storage.StaticFilesStorage",
-        "AXES_ENABLED": "false",
-    }
-    manage("migrate", "--noinput", "--verbosity", "0", env=env)
-    manage("seed_demo", "--if-empty", "--contacts", "300", "--interactions", "3000", env=env)
-    server, url = start_server(env)
+    server, url = start_server(demo_database())
     too_wide = []
     try:
         with sync_playwright() as playwright:

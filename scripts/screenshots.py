@@ -202,9 +202,9 @@ def dutch_pages(page: Page, url: str) -> None:
     shoot(page, "24-nl-not-found")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.parse_args()
+def demo_database() -> dict[str, str]:
+    """The environment of the server, after migrating and (when empty) seeding the scratch
+    database that DATABASE_URL names."""
     if not os.environ.get("DATABASE_URL"):
         raise SystemExit("Set DATABASE_URL to a scratch PostgreSQL database.")
     env = {
@@ -215,6 +215,13 @@ def main() -> None:
     }
     manage("migrate", "--noinput", "--verbosity", "0", env=env)
     manage("seed_demo", "--if-empty", "--contacts", "300", "--interactions", "3000", env=env)
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.parse_args()
+    env = demo_database()
     OUT.mkdir(parents=True, exist_ok=True)
     server, url = start_server(env)
     try:
