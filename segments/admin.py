@@ -31,7 +31,7 @@ INTERACTION_FIELDSETS = (
 
 
 def is_frozen(segment: Segment | None) -> bool:
-    """A logged segment is kept exactly as it was logged (spec section 2)."""
+    """A logged segment is kept exactly as it was logged."""
     return segment is not None and segment.status == SegmentStatus.LOGGED
 
 

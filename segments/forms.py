@@ -194,7 +194,7 @@ class Criteria:
 
 
 class CriteriaForm(forms.Form):
-    """The criteria of `Add Contacts`, `Reduce Contacts` and `Refine Contacts` (spec section 4).
+    """The criteria of `Add Contacts`, `Reduce Contacts` and `Refine Contacts`.
 
     Empty fields do not filter; all filled-in criteria must hold together. The interaction
     criteria ask whether a contact has (or has no) non-canceled log entry that meets every

@@ -1,4 +1,4 @@
-"""Segments with their lines, and logged segments (spec section 4)."""
+"""Segments with their lines, and logged segments."""
 
 from __future__ import annotations
 

@@ -26,14 +26,14 @@ LINE_TOTALS = {
     "total_duration": Sum("unit_duration", default=0),
 }
 
-# Everyone signed in may read every segment (spec section 4: others see it read-only), so the
+# Everyone signed in may read every segment (who may not change it sees it read-only), so the
 # access helpers apply no owner filter; who may *change* a segment is `Segment.is_editable_by`.
 
 
 def get_segment_for_user(request: HttpRequest, pk: int) -> Segment:
     """Open or logged (frozen) segment with what its header shows.
 
-    Only what is shown: each joined table costs ~0.3 ms of query building per request, and no
+    Only what is shown: each joined table costs query building on every request, and no
     page shows who created a segment (`is_editable_by` reads ``created_by_id``).
     """
     segments = Segment.objects.select_related(
@@ -105,9 +105,9 @@ def lines_for_page(ids: QuerySet) -> QuerySet:
     """The lines ``ids`` (a page of `segment_line_ids`) as dicts of `LINE_ROW_FIELDS`.
 
     One query that pages the ids first and joins the contacts after: joining before the LIMIT
-    reads a contact for every line up to the page, ~300 ms on page 500 of 100,000 lines
-    instead of ~30 ms. A line whose template or salesperson row is gone (no database
-    constraint) has None there.
+    would read a contact for every line up to the page, not only the page's own
+    (docs/benchmarks.md, "Figures behind the code's comments"). A line whose template or
+    salesperson row is gone (no database constraint) has None there.
     """
     return SegmentLine.objects.filter(id__in=ids).order_by("id").values(*LINE_ROW_FIELDS)
 

@@ -1,4 +1,4 @@
-"""Write paths of segments: build, assign an interaction, personalise lines, log (spec section 4).
+"""Write paths of segments: build, assign an interaction, personalise lines, log.
 
 Every service that changes a segment first locks its row (``FOR NO KEY UPDATE``, which does not
 block foreign-key checks of unrelated inserts) and checks that it is still open and that the user
@@ -289,10 +289,10 @@ def _add_contacts(
     contacts already on the segment (one contact per segment). No ORDER BY: lines come in the
     order the contacts are read, and sorting 100,000 rows would only cost time.
 
-    (`ON CONFLICT` rather than an anti-join: `NOT EXISTS` was ~10 % faster when the planner
+    (`ON CONFLICT` rather than an anti-join: `NOT EXISTS` was a little faster when the planner
     probed the unique index, but on a table whose statistics said "empty" it chose a nested loop
-    over a sequential scan of the lines, rescanning the pages this very statement was filling:
-    100,000 adds took 100 s.)
+    over a sequential scan of the lines, rescanning the pages this very statement was filling;
+    docs/benchmarks.md, issue 5.)
     """
     contact_sql, contact_params = (
         contacts.order_by().values("pk", "language", "correspondence_type").query.sql_with_params()
@@ -964,7 +964,8 @@ def _line_problem(row: dict, *, send_attachments: bool) -> LineProblem:
     return LineProblem(row["id"], row["contact__number"], row["contact__name"], reasons)
 
 
-# Columns of the log entry a segment line becomes (spec section 4, "What a log entry gets").
+# Columns of the log entry a segment line becomes: the line's own interaction values, the
+# segment's number and the logged segment it is written for.
 ENTRY_COLUMNS = (
     "contact_id",
     "contact_company_id",

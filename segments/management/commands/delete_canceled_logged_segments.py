@@ -1,4 +1,5 @@
-"""`delete_canceled_logged_segments [--dry-run]` (spec sections 4 and 8)."""
+"""`delete_canceled_logged_segments [--dry-run]`: the cron run of `Delete Canceled Segments`
+(docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`seed_demo [--contacts N] [--interactions N] [--if-empty]` (spec section 8)."""
+"""`seed_demo [--contacts N] [--interactions N] [--if-empty]` (docs/operations.md)."""
 
 from __future__ import annotations
 
