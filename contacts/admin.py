@@ -265,7 +265,7 @@ class ContactAdmin(TrackedAdminMixin, admin.ModelAdmin):
     def related_links(self, obj: Contact):
         if obj.pk is None:
             return "-"
-        # A company's history includes its persons' entries (spec section 5).
+        # A company's history includes its persons' entries.
         entry_filter = "contact_company__id__exact" if obj.is_company else "contact__id__exact"
         links = [
             changelist_link(

@@ -1,4 +1,4 @@
-"""Contacts from a CSV file (spec section 8): validate every row, then COPY them in.
+"""Contacts from a CSV file: validate every row, then COPY them in (docs/operations.md).
 
 The file is UTF-8 (a BOM is allowed), comma-separated, with a header row naming the columns
 in ``COLUMNS`` in any order; an unknown column rejects the file. Every bad row is reported with

@@ -15,7 +15,7 @@ from contacts.search import prefix_query, search_words
 
 
 class Language(models.TextChoices):
-    """ISO 639-1 codes offered for contacts, templates and content (spec section 2)."""
+    """ISO 639-1 codes offered for contacts, templates and content."""
 
     ENGLISH = "en", _("English")
     DUTCH = "nl", _("Dutch")
@@ -59,7 +59,7 @@ def audit_user_field(verbose_name) -> models.ForeignKey:
 
 
 class Tracked(models.Model):
-    """Who created and last changed a record, and when (spec section 6)."""
+    """Who created and last changed a record, and when."""
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = audit_user_field(_("created by"))
@@ -130,7 +130,7 @@ class NumberSeries(Tracked):
 
 
 class MarketingSetup(Tracked):
-    """The one row of setup every app reads (spec section 2, `Marketing Setup`)."""
+    """The one row of setup every app reads (`Marketing Setup`)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     segment_nos = models.ForeignKey(
@@ -191,7 +191,7 @@ class Salesperson(Tracked):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     job_title = models.CharField(_("job title"), max_length=50, blank=True)
-    # OneToOne: a user is linked to at most one salesperson (spec section 6).
+    # OneToOne: a user is linked to at most one salesperson.
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -246,7 +246,7 @@ class ContactQuerySet(models.QuerySet):
         return self.filter(search=words_query(words)) if words else self.none()
 
     def segmentable(self) -> ContactQuerySet:
-        """Contacts that criteria and `Reuse Segment` may add (spec section 4)."""
+        """Contacts that criteria and `Reuse Segment` may add: not excluded, not privacy-blocked."""
         return self.filter(exclude_from_segment=False, privacy_blocked=False)
 
 

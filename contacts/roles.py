@@ -1,4 +1,4 @@
-"""The two roles of spec section 6, as Django groups with their permissions."""
+"""The two roles, Salesperson and Marketing Manager, as Django groups with their permissions."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from contacts.search import search_words
 
 
 def get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
-    """Every signed-in user sees every contact (spec section 6); unknown ids are a 404."""
+    """Every signed-in user sees every contact (one shared book); unknown ids are a 404."""
     contacts = Contact.objects.select_related("company", "salesperson", "created_by", "updated_by")
     return get_object_or_404(contacts, pk=pk)
 
@@ -219,7 +219,7 @@ def contact_lookup(text: str, *, limit: int = 10) -> ContactLookup:
 
 
 def contact_usage(contact: Contact) -> list[str]:
-    """What still refers to ``contact`` and so keeps it from being deleted (spec section 2).
+    """What still refers to ``contact`` and so keeps it from being deleted.
 
     Reverse relations only: `contacts` must not import the apps that depend on it.
     """

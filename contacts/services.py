@@ -32,7 +32,7 @@ MAX_NUMBER_SKIPS = 100
 
 
 class ContactInUse(Exception):
-    """The contact is still referred to; privacy-block it instead (spec section 2)."""
+    """The contact is still referred to; privacy-block it instead."""
 
     def __init__(self, reasons: list[str]) -> None:
         self.reasons = reasons
@@ -198,7 +198,7 @@ def marketing_setup_update(
 
 
 class RecordInUse(Exception):
-    """Other records still refer to this one, and the database PROTECTs it (spec section 2)."""
+    """Other records still refer to this one, and the database PROTECTs it."""
 
     def __init__(self, record, reasons: list[str]) -> None:
         self.record = record

@@ -240,7 +240,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = selectors.get_contact_for_user(request, pk)
-    # A company's history includes its persons' (spec section 5).
+    # A company's history includes its persons'.
     entries = contact.company_log_entries if contact.is_company else contact.log_entries
     persons = []
     if contact.is_company:
@@ -471,7 +471,7 @@ def marketing_setup(request: HttpRequest) -> HttpResponse:
 
 
 # --- Campaigns, opportunities and number series -----------------------------------------------
-# Everyone reads these lists; Marketing Managers add, change and delete (spec section 6). Each
+# Everyone reads these lists; Marketing Managers add, change and delete. Each
 # table is small (setup data), so a plain counted pager is fine here.
 
 

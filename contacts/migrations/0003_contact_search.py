@@ -10,7 +10,8 @@ are made; `search_words` there is this function's Python twin).
   sees the rows its statement wrote before).
 - AFTER UPDATE OF name: a renamed company rewrites its persons' words.
 
-Existing rows get their words from one UPDATE (about 3 s for 100,000 contacts).
+Existing rows get their words from one UPDATE (its time at 100,000 contacts: docs/benchmarks.md,
+issue 15).
 """
 
 import django.contrib.postgres.indexes

@@ -1,7 +1,7 @@
 """The contact search's words, the same words four times cheaper to make.
 
-`translate()` with the 256 accented letters of 0003 cost ~13 us a call (it scans the whole
-list for every character), so the trigger made importing contacts slow. Accents now go by
+`translate()` with the 256 accented letters of 0003 scans the whole list for every character,
+so the trigger made importing contacts slow (docs/benchmarks.md, issue 15). Accents now go by
 decomposing each letter (`normalize(value, NFD)`) and dropping the combining marks, plus a
 short `translate()` for the few letters that have none (ø, ł, đ, ...): the same words for
 every letter 0003 knew, and for any other accented letter too. The phone's digits drop runs of
