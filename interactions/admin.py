@@ -103,7 +103,7 @@ class InteractionCommentInline(admin.TabularInline):
         return super().get_queryset(request).select_related("created_by")
 
 
-# After logging, only these change (spec section 2): the user's verdict and the delivery state
+# After logging, only these change: the user's verdict and the delivery state
 # the system maintains. Everything else on an existing entry is read-only.
 EVALUATION_FIELDS = {
     "canceled": "interactions.cancel_interactionlogentry",
@@ -290,7 +290,7 @@ class InteractionCommentAdmin(TrackedAdminMixin, admin.ModelAdmin):
 class InteractionDraftAdmin(admin.ModelAdmin):
     """Who owns a draft, its state and its dates, for deleting stale ones; nothing it holds.
 
-    A draft is private to its owner (spec section 6): no contact, template, description or
+    A draft is private to its owner: no contact, template, description or
     wizard state on any admin page, and no search by them. Drafts are written by the wizard
     only, so there is no add page and the change page only shows.
     """

@@ -1,4 +1,4 @@
-"""Delivery of Email interactions (spec section 7): claim, send, record; at most once.
+"""Delivery of Email interactions: claim, send, record; at most once.
 
 An entry to deliver moves ``Pending -> Sending -> Sent``:
 

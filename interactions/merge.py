@@ -1,4 +1,4 @@
-"""Merge fields in subjects and bodies (spec section 7).
+"""Merge fields in subjects and bodies.
 
 Substitution is plain string replacement from a fixed whitelist: user-written text is never
 handed to a template engine, so `{% ... %}` or attribute lookups in a body stay literal text.

@@ -170,7 +170,7 @@ class LogEntryQuerySet(models.QuerySet):
         return self.filter(canceled=False)
 
     def for_contact(self, contact) -> LogEntryQuerySet:
-        """A company's entries include those of its persons (spec section 5)."""
+        """A company's entries include those of its persons."""
         if contact.is_company:
             return self.filter(contact_company=contact)
         return self.filter(contact=contact)
@@ -188,7 +188,8 @@ class LogEntryQuerySet(models.QuerySet):
         return entries
 
     def statistics(self) -> dict:
-        """Number, cost, duration, last interaction and last attempt (spec section 5)."""
+        """Number, cost, duration, the last interaction not failed and the last one initiated by
+        us."""
         from django.db.models import Count, Max, Sum
 
         return self.active().aggregate(
@@ -407,7 +408,8 @@ class InteractionLogEntry(NamedAttachment):
 
     @property
     def title(self) -> str:
-        """The history title of spec section 5."""
+        """The history title: "<template> by <salesperson>" outbound, "<template> from <contact>"
+        inbound, the template's description alone otherwise."""
         description = self.template.description
         if self.information_flow == InformationFlow.OUTBOUND and self.salesperson_id:
             return _("%(what)s by %(who)s") % {"what": description, "who": self.salesperson.name}
@@ -465,7 +467,7 @@ class EntryDayTotals(models.Model):
     entries = models.IntegerField(_("no. of interactions"), default=0)
     cost = models.DecimalField(_("cost (LCY)"), max_digits=18, decimal_places=2, default=0)
     duration = models.DecimalField(_("duration (min.)"), max_digits=18, decimal_places=2, default=0)
-    # Entries not marked `attempt failed`, and entries initiated by us (spec section 5).
+    # Entries not marked `attempt failed`, and entries initiated by us.
     successful = models.IntegerField(default=0)
     attempted = models.IntegerField(default=0)
 
@@ -622,7 +624,7 @@ class InteractionDraft(models.Model):
 
     def __str__(self) -> str:
         # Its key, not its description: the admin and its history name drafts without showing
-        # what they hold (private to the owner, spec section 6).
+        # what they hold (private to the owner).
         return str(self.pk)
 
     def is_owned_by(self, user) -> bool:

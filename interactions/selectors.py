@@ -25,7 +25,7 @@ from interactions.models import (
 )
 
 # --- Access helpers -------------------------------------------------------------------------
-# Everyone signed in shares one book (spec section 6), so only drafts are filtered by owner; the
+# Everyone signed in shares one book, so only drafts are filtered by owner; the
 # others still take the request so that a later ownership rule changes one function.
 
 
@@ -34,9 +34,9 @@ ENTRY_MORE_RELATIONS = ("campaign", "opportunity", "logged_segment", "logged_by"
 
 
 def get_entry_for_user(request: HttpRequest, pk: int) -> InteractionLogEntry:
-    """The entry with every row its page shows, in two queries of five joins each: Postgres
-    took ~10 ms to plan the one query of ten joins (its join search grows exponentially), far
-    more than running either half."""
+    """The entry with every row its page shows, in two queries of five joins each: Postgres's
+    join search grows exponentially with the joins, so planning one query of ten took far longer
+    than running either half (docs/benchmarks.md, issue 4)."""
     entries = InteractionLogEntry.objects.select_related(*ENTRY_RELATIONS).order_by()
     entry = get_object_or_404(entries, pk=pk)
     more = (
@@ -63,7 +63,7 @@ def get_group_for_user(request: HttpRequest, pk: int) -> InteractionGroup:
 
 
 def get_draft_for_user(request: HttpRequest, pk: uuid.UUID | str) -> InteractionDraft:
-    """The user's own draft; another user's draft is a 404, never a 403 (spec section 6)."""
+    """The user's own draft; another user's draft is a 404, never a 403."""
     drafts = InteractionDraft.objects.owned_by(request.user).select_related(
         "contact", "template", "context_contact", "context_salesperson", "context_segment"
     )
@@ -279,7 +279,7 @@ class CanceledSwitch:
 
     to_cancel: tuple[int, ...]
     to_uncancel: tuple[int, ...]
-    # Canceled entries of a canceled logged segment: they stay canceled (spec section 5).
+    # Canceled entries of a canceled logged segment: they stay canceled while it is.
     refused: tuple[int, ...]
 
     @property

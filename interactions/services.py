@@ -42,8 +42,9 @@ def resolve_correspondence_type(
     segment_default: str = "",
     segment_ignores_contact: bool = False,
 ) -> str:
-    """Correspondence-type precedence of spec section 3, the one place it is decided (a
-    segment's header, which has no contact, takes the template's)."""
+    """The correspondence type an interaction gets, decided here only: the segment's default if
+    the segment ignores contact preferences and has one; else the template's if the template
+    ignores them or the contact has none (a segment's header has no contact); else the contact's."""
     if segment_ignores_contact and segment_default:
         return segment_default
     if template.ignore_contact_corres_type or contact is None or not contact.correspondence_type:
@@ -281,7 +282,7 @@ def interaction_problems(
     return problems
 
 
-# --- Entry actions of `Interaction Log Entries` (spec section 5) --------------------------------
+# --- Entry actions of `Interaction Log Entries` ------------------------------------------------
 # After logging, users change only Canceled, Evaluation and comments; each change records who.
 
 

@@ -1,6 +1,6 @@
 """Views: thin, function-based; objects come through the access helpers, writes through services.
 
-Reading is open to everyone signed in (one shared book, spec section 6); every write checks the
+Reading is open to everyone signed in (one shared book); every write checks the
 permission of the role that may do it.
 """
 
@@ -368,7 +368,7 @@ def _stream_file(name: str, filename: str = "") -> FileResponse:
 
 @require_safe
 def entry_attachment(request: HttpRequest, pk: int) -> FileResponse:
-    """The entry's attachment; anyone who can see the entry can download it (spec section 7)."""
+    """The entry's attachment; anyone who can see the entry can download it."""
     entry = selectors.get_entry_for_user(request, pk)
     if not entry.attachment:
         raise Http404(_("This entry has no attachment."))

@@ -1,4 +1,4 @@
-"""The four steps of the Create Interaction wizard (spec section 3)."""
+"""The four steps of the Create Interaction wizard."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`deliver_interactions [--batch-size N] [--limit N] [--dry-run]` (spec sections 7 and 8)."""
+"""`deliver_interactions [--batch-size N] [--limit N] [--dry-run]` (docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`export_interactions [--since DATE] [-o FILE]` (spec section 8)."""
+"""`export_interactions [--since DATE] [-o FILE]` (docs/operations.md)."""
 
 from __future__ import annotations
 
