@@ -149,8 +149,9 @@ def _granted_names_sql() -> str:
     """SQL for the names ('app_label.codename', as ``has_perm`` asks for them) of the
     permissions of the user row in the outer query, its own and its roles', as an array.
 
-    Written out because the ORM took about 0.55 ms of CPU to compile the same subquery, on
-    every request; the table and column names come from the models.
+    Written out because the ORM compiled the same subquery again on every request, most of
+    `get_user`'s CPU (docs/benchmarks.md, issue 7, fourth round); the table and column names
+    come from the models.
     """
     own = UserModel.user_permissions.through._meta
     roles = UserModel.groups.through._meta
