@@ -1,4 +1,4 @@
-"""Login-only access, password change in the app, and password reset by email (spec section 6)."""
+"""Login-only access, password change in the app, and password reset by email."""
 
 from __future__ import annotations
 

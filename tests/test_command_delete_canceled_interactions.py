@@ -1,4 +1,4 @@
-"""`delete_canceled_interactions [--before DATE] [--dry-run]` (spec section 8)."""
+"""`delete_canceled_interactions [--before DATE] [--dry-run]` (docs/operations.md)."""
 
 from __future__ import annotations
 

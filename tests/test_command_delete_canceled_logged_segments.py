@@ -1,4 +1,4 @@
-"""`delete_canceled_logged_segments [--dry-run]` (spec sections 4 and 8)."""
+"""`delete_canceled_logged_segments [--dry-run]` (docs/operations.md)."""
 
 from __future__ import annotations
 

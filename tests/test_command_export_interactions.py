@@ -1,4 +1,4 @@
-"""`export_interactions [--since DATE] [-o FILE]` and the shared CSV writer (spec sections 5, 8)."""
+"""`export_interactions [--since DATE] [-o FILE]` and the shared CSV writer (docs/operations.md)."""
 
 from __future__ import annotations
 

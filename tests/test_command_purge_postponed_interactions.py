@@ -1,4 +1,4 @@
-"""`purge_postponed_interactions --older-than DAYS [--dry-run]` (spec sections 2 and 8)."""
+"""`purge_postponed_interactions --older-than DAYS [--dry-run]` (docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Delivery of Email interactions (spec section 7): claim, merge, send, retry, at most once."""
+"""Delivery of Email interactions: claim, merge, send, retry, at most once."""
 
 from __future__ import annotations
 

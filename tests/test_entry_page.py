@@ -1,4 +1,4 @@
-"""The entry page (spec section 5): every field, content as sent, attachment download, delivery,
+"""The entry page: every field, content as sent, attachment download, delivery,
 comments, Resend for entries in Error, and a print layout for Hard Copy."""
 
 from __future__ import annotations

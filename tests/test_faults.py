@@ -1,4 +1,4 @@
-"""Concurrency and faults on real connections (spec section 6, issue 7).
+"""Concurrency and faults on real connections (issue 7, docs/security.md).
 
 The number series, Finish, Log, delivery and delete-canceled already race each other in their
 own test modules; here: cancel racing cancel, acting on a row another request deleted

@@ -1,4 +1,4 @@
-"""Hostile input never causes a server error and is never executed (spec section 6, issue 7).
+"""Hostile input never causes a server error and is never executed (issue 7, docs/security.md).
 
 - Markup typed into any text field comes back escaped on every page that shows it, and CSV
   cells that a spreadsheet would run as formulas are neutralised.

@@ -1,4 +1,4 @@
-"""`import_contacts FILE.csv [--dry-run] [--skip-invalid]` (spec section 8)."""
+"""`import_contacts FILE.csv [--dry-run] [--skip-invalid]` (docs/operations.md)."""
 
 from __future__ import annotations
 

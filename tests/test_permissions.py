@@ -1,4 +1,4 @@
-"""Every permission boundary of spec section 6, for every URL, with an outsider test each.
+"""Every permission boundary of the two roles, for every URL, with an outsider test each.
 
 `BOUNDARIES` names who may use each URL of the app. The tests below walk that table with the
 personas: a user without a role, a salesperson where only Marketing Managers may act, a

@@ -1,5 +1,5 @@
 """Running in production: the gunicorn config, JSON logs, static files, and no local state
-(spec section 6, issue 7)."""
+(issue 7, docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """CSRF on every state change, security headers, the HTTPS switch, login throttling, and
-`check --deploy` with production settings (spec section 6, issue 7)."""
+`check --deploy` with production settings (issue 7, docs/security.md)."""
 
 from __future__ import annotations
 

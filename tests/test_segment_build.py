@@ -1,5 +1,5 @@
 """Building a segment: create, edit the header, add contacts by hand, by criteria and by reuse,
-remove lines; who may do it (issue 5, spec section 4)."""
+remove lines; who may do it (issue 5)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Create Interaction on a segment (the wizard's steps 1-3 with the segment as context), what the
-lines take from the header, and personalised lines (issue 5, spec section 4)."""
+lines take from the header, and personalised lines (issue 5)."""
 
 from __future__ import annotations
 

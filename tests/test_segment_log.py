@@ -1,5 +1,5 @@
 """`Log` a segment: validation first, then one transaction; exactly once; Logged Segments
-(issue 5, spec section 4)."""
+(issue 5)."""
 
 from __future__ import annotations
 

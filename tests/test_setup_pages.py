@@ -1,6 +1,6 @@
 """Marketing Managers maintain templates (with content per language), groups, campaigns,
 opportunities and number series in the app; Salespeople see them read-only; whatever the log
-refers to cannot be deleted (spec sections 2 and 6)."""
+refers to cannot be deleted."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Statistics (spec section 5): canceled entries and drafts never count, a company includes its
+"""Statistics: canceled entries and drafts never count, a company includes its
 persons, an optional date range; the daily totals the triggers keep always match the log."""
 
 from __future__ import annotations

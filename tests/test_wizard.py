@@ -1,4 +1,4 @@
-"""The Create Interaction wizard with postponed interactions (issue 3, spec section 3)."""
+"""The Create Interaction wizard with postponed interactions (issue 3)."""
 
 from __future__ import annotations
 
