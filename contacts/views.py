@@ -12,6 +12,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import floatformat
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -38,7 +39,7 @@ from contacts.models import (
     Opportunity,
     Salesperson,
 )
-from contacts.web import SetupPages, link_prefix, render_rows, save_form
+from contacts.web import SetupPages, form_page, link_prefix, render_rows, save_form
 
 PAGE_SIZE = 50
 HISTORY_SIZE = 20
@@ -292,7 +293,9 @@ def contact_create(request: HttpRequest) -> HttpResponse:
         if company is not None:
             initial.update(type=ContactType.PERSON, company=company)
         form = ContactForm(initial=initial)
-    return render(request, "contacts/contact_form.html", {"nav": "contacts", "form": form})
+    return form_page(
+        request, form, nav="contacts", title=_("New Contact"), crumbs=_contacts_crumbs()
+    )
 
 
 @permission_required("contacts.change_contact", raise_exception=True)
@@ -311,11 +314,12 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(contact)
     else:
         form = ContactForm(instance=contact)
-    return render(
-        request,
-        "contacts/contact_form.html",
-        {"nav": "contacts", "form": form, "contact": contact, "title": title},
-    )
+    crumbs = [*_contacts_crumbs(), (contact.get_absolute_url(), title)]
+    return form_page(request, form, nav="contacts", title=_("Edit Contact"), crumbs=crumbs)
+
+
+def _contacts_crumbs() -> list[tuple[str, str]]:
+    return [(reverse("contacts:contact_list"), _("Contacts"))]
 
 
 @permission_required("contacts.delete_contact", raise_exception=True)
@@ -413,7 +417,9 @@ def salesperson_create(request: HttpRequest) -> HttpResponse:
                 request, _("Salesperson %(salesperson)s created.") % {"salesperson": salesperson}
             )
             return redirect(salesperson)
-    return render(request, "contacts/salesperson_form.html", {"nav": "salespeople", "form": form})
+    return form_page(
+        request, form, nav="salespeople", title=_("New Salesperson"), crumbs=_salespeople_crumbs()
+    )
 
 
 @permission_required("contacts.change_salesperson", raise_exception=True)
@@ -434,11 +440,12 @@ def salesperson_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 request, _("Salesperson %(salesperson)s saved.") % {"salesperson": salesperson}
             )
             return redirect(salesperson)
-    return render(
-        request,
-        "contacts/salesperson_form.html",
-        {"nav": "salespeople", "form": form, "salesperson": salesperson, "title": title},
-    )
+    crumbs = [*_salespeople_crumbs(), (salesperson.get_absolute_url(), title)]
+    return form_page(request, form, nav="salespeople", title=_("Edit Salesperson"), crumbs=crumbs)
+
+
+def _salespeople_crumbs() -> list[tuple[str, str]]:
+    return [(reverse("contacts:salesperson_list"), _("Salespeople"))]
 
 
 # --- Marketing Setup --------------------------------------------------------------------------

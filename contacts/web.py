@@ -124,6 +124,15 @@ def delete_page(
     )
 
 
+def form_page(
+    request: HttpRequest, form: BaseForm, *, nav: str, title: str, crumbs: list[tuple[str, str]]
+) -> HttpResponse:
+    """The create or edit page of a record edited in one form: ``crumbs`` (url, label) lead
+    back to the list and the record's own page; Cancel goes to the last of them."""
+    context = {"nav": nav, "form": form, "title": title, "crumbs": crumbs, "back": crumbs[-1][0]}
+    return render(request, "includes/form_page.html", context)
+
+
 @dataclass(frozen=True)
 class SetupPages:
     """The create, edit and delete pages of one kind of setup record (campaigns, opportunities,
@@ -134,7 +143,7 @@ class SetupPages:
     Each view checks the model's add/change/delete permission, fetches the record through its
     access helper and writes through its services: ``create(user=, data=)``,
     ``update(user=, <record>=, data=)`` and ``delete(user=, <record>=)``, where ``<record>`` is
-    the services' keyword for it. The form page is includes/setup_form.html, the delete page
+    the services' keyword for it. The form page is `form_page`'s, the delete page
     `delete_page`'s.
     """
 
@@ -172,16 +181,6 @@ class SetupPages:
             crumbs.append((self._detail(record), getattr(record, self.key)))
         return crumbs
 
-    def _form_page(self, request, form: BaseForm, *, title: str, crumbs: list) -> HttpResponse:
-        context = {
-            "nav": self.nav,
-            "form": form,
-            "title": title,
-            "crumbs": crumbs,
-            "back": crumbs[-1][0],
-        }
-        return render(request, "includes/setup_form.html", context)
-
     def _permission(self, action: str):
         opts = self.model._meta
         perm = f"{opts.app_label}.{action}_{opts.model_name}"
@@ -199,7 +198,9 @@ class SetupPages:
                 if record is not None:
                     messages.success(request, self.created % self._names(record))
                     return redirect(self._detail(record))
-            return self._form_page(request, form, title=self.new_title, crumbs=self._crumbs(None))
+            return form_page(
+                request, form, nav=self.nav, title=self.new_title, crumbs=self._crumbs(None)
+            )
 
         @self._permission("change")
         @require_http_methods(["GET", "POST"])
@@ -217,7 +218,7 @@ class SetupPages:
                 if saved is not None:
                     messages.success(request, self.saved % self._names(saved))
                     return redirect(self._detail(saved))
-            return self._form_page(request, form, title=title, crumbs=crumbs)
+            return form_page(request, form, nav=self.nav, title=title, crumbs=crumbs)
 
         @self._permission("delete")
         @require_http_methods(["GET", "POST"])
