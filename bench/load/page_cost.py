@@ -9,7 +9,9 @@ the app's CPU time (this process), PostgreSQL's CPU time (the backend serving th
 read from /proc, so only when the server runs on this machine) and the queries, per request.
 The wizard is driven as the load run drives it: each step posted with its own defaults.
 
-The load run's throughput is bounded by these figures: two cores serve at most
+The last line weighs the requests as the load run's mix does (`MIX`: the locustfile's task
+weights times the requests of each journey), the figure to compare with the load run's CPU per
+request. The load run's throughput is bounded by these figures: two cores serve at most
 2000 / (app + db ms) requests a second, less what locust and the rest of the machine take.
 CPU time, unlike wall time, hardly depends on what else the machine is doing, but this VM's
 clock speed drifts: compare versions in the same run of the machine, not across days.
@@ -18,12 +20,13 @@ clock speed drifts: compare versions in the same run of the machine, not across 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_site.settings")
@@ -35,9 +38,10 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from bench.load.html_forms import post_form  # noqa: E402
-from contacts.models import Contact  # noqa: E402
+from contacts.models import Contact, Salesperson  # noqa: E402
 from interactions.models import InteractionTemplate  # noqa: E402
 from segments.models import Segment  # noqa: E402
 
@@ -87,23 +91,53 @@ class Meter:
         )
         return response
 
-    def report(self) -> None:
+    def report(self, mix: dict[str, int] | None = None) -> None:
         print(f"{'request':44s} {'app ms':>7s} {'db ms':>6s} {'queries':>7s}")
-        app_total = db_total = 0.0
+        means = {}
         for name, rows in self.samples.items():
-            app = statistics.fmean(row[0] for row in rows)
-            db = statistics.fmean(row[1] for row in rows)
-            queries = statistics.fmean(row[2] for row in rows)
-            if name != "/healthz":
-                app_total += app
-                db_total += db
-            print(f"{name:44s} {app:7.1f} {db:6.1f} {queries:7.1f}")
-        pages = len(self.samples) - 1
+            means[name] = tuple(statistics.fmean(row[i] for row in rows) for i in range(3))
+            print(f"{name:44s} {means[name][0]:7.1f} {means[name][1]:6.1f} {means[name][2]:7.1f}")
+        pages = [name for name in means if name != "/healthz"]
         print(
             f"mean over the requests (not /healthz; pages and wizard steps alike): "
-            f"app {app_total / pages:.1f} ms, "
-            f"db {db_total / pages:.1f} ms"
+            f"app {statistics.fmean(means[name][0] for name in pages):.1f} ms, "
+            f"db {statistics.fmean(means[name][1] for name in pages):.1f} ms"
         )
+        if mix:
+            weight = sum(mix.values())
+            app, db, queries = (
+                sum(means[name][i] * share for name, share in mix.items()) / weight
+                for i in range(3)
+            )
+            print(
+                f"the load run's mix ({weight} requests a round, weighted as MIX): "
+                f"app {app:.1f} ms, db {db:.1f} ms, {queries:.1f} queries per request"
+            )
+
+
+# How often each request comes in the load run (bench/load/locustfile.py), per round of its
+# task weights: contacts 4 (list, prefix search, card), entries 4 (unfiltered, salesperson and
+# month, template, contact), Create Interaction 3 (the card, start, then each of the four steps
+# as a GET and a POST, ending on the card), postponed 2, a segment page 2. The JSON picker and
+# the Segments list come once per simulated user, not per round.
+MIX = {
+    "/contacts/": 4,
+    "/contacts/?q=Ba": 4,
+    "/contacts/[id]/": 4 + 3,
+    "/interactions/entries/": 4,
+    "/interactions/entries/?salesperson&month": 4,
+    "/interactions/entries/?template": 4,
+    "/interactions/entries/?contact": 4,
+    "wizard: start (POST)": 3,
+    "wizard: step (GET)": 3 * 4,
+    "wizard: type (POST)": 3,
+    "wizard: content (POST)": 3,
+    "wizard: related (POST)": 3,
+    "wizard: result (POST)": 3,
+    "wizard: Finish -> contact card": 3,
+    "/interactions/drafts/": 2,
+    "/segments/[id]/": 2,
+}
 
 
 def wizard_journey(client: Client, meter: Meter, contact: Contact, template_id: int) -> None:
@@ -139,30 +173,41 @@ def main() -> None:
     contact = Contact.objects.filter(company__isnull=False, privacy_blocked=False).order_by("pk")[0]
     template = InteractionTemplate.objects.filter(contents__isnull=False).order_by("pk")[0]
     segment = Segment.objects.order_by("pk").first()
-    pages = [
-        "/healthz",
-        "/contacts/",
-        "/contacts/?q=Ba",
-        "/contacts/search/?q=B",
-        f"/contacts/{contact.pk}/",
-        "/interactions/entries/",
-        f"/interactions/entries/?contact={contact.number}",
-        f"/interactions/entries/?template={template.code}",
-        "/interactions/drafts/",
-        "/segments/",
-        f"/segments/{segment.pk}/",
-    ]
+    salesperson = Salesperson.objects.order_by("pk").first()
+    month = timezone.localdate().replace(day=1) - datetime.timedelta(days=60)
+    month = month.replace(day=1)
+    by_month = urlencode(
+        {
+            "salesperson": salesperson.pk,
+            "date_from": month.isoformat(),
+            "date_to": (month + datetime.timedelta(days=27)).isoformat(),
+        }
+    )
+    pages = {  # name (as in MIX): path
+        "/healthz": "/healthz",
+        "/contacts/": "/contacts/",
+        "/contacts/?q=Ba": "/contacts/?q=Ba",
+        "/contacts/search/?q=B": "/contacts/search/?q=B",
+        "/contacts/[id]/": f"/contacts/{contact.pk}/",
+        "/interactions/entries/": "/interactions/entries/",
+        "/interactions/entries/?salesperson&month": f"/interactions/entries/?{by_month}",
+        "/interactions/entries/?contact": f"/interactions/entries/?contact={contact.number}",
+        "/interactions/entries/?template": f"/interactions/entries/?template={template.code}",
+        "/interactions/drafts/": "/interactions/drafts/",
+        "/segments/": "/segments/",
+        "/segments/[id]/": f"/segments/{segment.pk}/",
+    }
     meter = Meter()
     with connection.execute_wrapper(meter.counter):
-        for path in pages:
+        for name, path in pages.items():
             client.get(path)
             for _ in range(rounds):
-                status = meter.measure(path, client.get, path).status_code
+                status = meter.measure(name, client.get, path).status_code
                 assert status == 200, (path, status)
         wizard_journey(client, Meter(), contact, template.pk)  # warm-up
         for _ in range(rounds):
             wizard_journey(client, meter, contact, template.pk)
-    meter.report()
+    meter.report(MIX)
 
 
 if __name__ == "__main__":
