@@ -119,13 +119,14 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 _db_options = DATABASES["default"].setdefault("OPTIONS", {})
 _db_options["application_name"] = env.str("DB_APPLICATION_NAME", default="crm-web")
-# Prepared statements (off by default, as in Django): with server-side parameter binding,
+# Prepared statements (on by default, unlike Django): with server-side parameter binding,
 # psycopg prepares a query the second time a connection runs it and PostgreSQL skips parsing
 # and planning from then on. The pages run the same few dozen queries all day, so this halves
-# PostgreSQL's CPU per page (docs/benchmarks.md, "Load run"); it also makes any per-row ORM
-# loop faster. Keep it off behind a pooler in transaction mode that cannot keep prepared
-# statements (PgBouncer before 1.21); docs/operations.md.
-if env.bool("DB_PREPARED_STATEMENTS", default=False):
+# PostgreSQL's CPU per page (docs/benchmarks.md, "Load run"). The default set-up reaches
+# PostgreSQL directly (or through PgBouncer in session mode), where that is safe. Behind a
+# pooler in transaction mode that cannot keep prepared statements per client (PgBouncer
+# before 1.21) set DB_PREPARED_STATEMENTS=off; docs/operations.md.
+if env.bool("DB_PREPARED_STATEMENTS", default=True):
     _db_options["server_side_binding"] = True
     _db_options["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD", default=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.db.backends.postgresql.base import ServerSideCursor
+from psycopg import ServerCursor
 
 from interactions import csv_export
 from interactions.csv_export import HEADER, Echo, entry_rows
@@ -297,14 +297,16 @@ def test_entry_rows_stream_from_a_server_side_cursor_a_chunk_at_a_time(entries, 
     # from one server-side cursor, CHUNK_SIZE rows a fetch, while the first ones are written.
     monkeypatch.setattr(csv_export, "CHUNK_SIZE", 2)
     fetches = []
-    fetchmany = ServerSideCursor.fetchmany
+    # psycopg's named cursor, which Django's client-side-binding variant (prepared statements
+    # off) derives from too.
+    fetchmany = ServerCursor.fetchmany
 
     def counted(self, size=0):
         rows = fetchmany(self, size)
         fetches.append(len(rows))
         return rows
 
-    monkeypatch.setattr(ServerSideCursor, "fetchmany", counted)
+    monkeypatch.setattr(ServerCursor, "fetchmany", counted)
 
     rows = entry_rows(InteractionLogEntry.objects.order_by("id"))
     first = next(rows)
