@@ -185,6 +185,27 @@ def _with_permission_names(users: QuerySet) -> QuerySet:
     return users.annotate(permission_names=RawSQL(_granted_names_sql(), ()))  # noqa: S611
 
 
+@functools.cache
+def _signed_in_user_sql() -> tuple[str, list[str]]:
+    """The statement that reads a user by pk with ``permission_names`` (last), and the
+    attribute names of the other columns, in order.
+
+    The query of every signed-in request, so it is built once per process: through the ORM
+    (``_with_permission_names(...).get(pk=...)``) compiling it took about three quarters of
+    `get_user`'s CPU (0.74 against 0.16 ms a call, docs/benchmarks.md, issue 19).
+    """
+    q = connection.ops.quote_name
+    meta = UserModel._meta
+    table = q(meta.db_table)
+    fields = meta.concrete_fields
+    columns = ", ".join(f"{table}.{q(field.column)}" for field in fields)
+    sql = (
+        f"SELECT {columns}, {_granted_names_sql()} FROM {table} "
+        f"WHERE {table}.{q(meta.pk.column)} = %s"
+    )
+    return sql, [field.attname for field in fields]
+
+
 class RolePermissionBackend(ModelBackend):
     """Django's ModelBackend, with the signed-in user and their permissions read in one query.
 
@@ -195,10 +216,14 @@ class RolePermissionBackend(ModelBackend):
     """
 
     def get_user(self, user_id):
-        try:
-            user = _with_permission_names(UserModel._default_manager).get(pk=user_id)
-        except UserModel.DoesNotExist:
+        sql, names = _signed_in_user_sql()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [user_id])
+            row = cursor.fetchone()
+        if row is None:
             return None
+        user = UserModel.from_db(connection.alias, names, row[:-1])
+        user.permission_names = row[-1]
         if not self.user_can_authenticate(user):
             return None
         # A superuser has every permission (`has_perm` does not look); the array, cheap to
