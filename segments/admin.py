@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count, Sum
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -112,11 +111,12 @@ class SegmentAdmin(TrackedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("totals"))
     def totals(self, obj: Segment) -> str:
-        totals = obj.lines.aggregate(
-            count=Count("id"),
-            cost=Sum("unit_cost", default=0),
-            duration=Sum("unit_duration", default=0),
-        )
+        kept = obj.line_totals  # kept by the database (`SegmentTotals`)
+        totals = {
+            "count": kept.line_count,
+            "cost": kept.total_cost,
+            "duration": kept.total_duration,
+        }
         return (
             ngettext("%(count)d line", "%(count)d lines", totals["count"]) % totals
             + ", "

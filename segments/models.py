@@ -132,6 +132,35 @@ class Segment(InteractionFields, NamedAttachment, Tracked):
         return self.salesperson_id is not None and self.salesperson.user_id == user.pk
 
 
+class SegmentTotals(models.Model):
+    """A segment's number of lines, total cost and total duration, never summed per request.
+
+    Database triggers on the line table keep them (migration 0007), as they keep the daily
+    totals of log entries: every insert, update, delete and truncate of lines, whichever code
+    path or bulk statement wrote it (Add Contacts, Reduce, Refine, Go Back, Remove Lines,
+    Reset, the header reaching its lines, the admin), adds its difference in the same
+    transaction, so they are never stale. A trigger on the segment table writes the row of a
+    new segment. A row of its own, not columns of `Segment`: saving a segment from Python would
+    write back the totals it read before its lines changed.
+    """
+
+    segment = models.OneToOneField(
+        "Segment", on_delete=models.CASCADE, primary_key=True, related_name="line_totals"
+    )
+    line_count = models.IntegerField(_("no. of lines"), default=0)
+    total_cost = models.DecimalField(_("cost (LCY)"), max_digits=18, decimal_places=2, default=0)
+    total_duration = models.DecimalField(
+        _("duration (min.)"), max_digits=18, decimal_places=2, default=0
+    )
+
+    class Meta:
+        verbose_name = _("segment totals")
+        verbose_name_plural = _("segment totals")
+
+    def __str__(self) -> str:
+        return f"{self.segment_id}: {self.line_count}"
+
+
 class SegmentLine(InteractionFields, Tracked):
     segment = models.ForeignKey(
         Segment, on_delete=models.CASCADE, related_name="lines", db_index=False
@@ -199,6 +228,9 @@ class SegmentLine(InteractionFields, Tracked):
                 condition=Q(unit_duration__gte=0), name="segmentline_duration_gte_0"
             ),
         ]
+        # The segment page's keyset paging: a page of 100 lines in the order they were added,
+        # from any line on (first, next, previous, last), never an OFFSET over the ones before.
+        indexes = [models.Index(fields=["segment", "id"], name="segmentline_segment_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.segment.number} / {self.contact.number}"

@@ -1,16 +1,16 @@
-"""Reads of segments reused by several views: access helpers, lists with totals."""
+"""Reads of segments reused by several views: access helpers, lists with totals, line pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from decimal import Decimal
+from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from contacts.models import CorrespondenceType
 from interactions import csv_export
+from interactions.selectors import MAX_ID
 from segments.models import (
     LoggedSegment,
     SavedCriteria,
@@ -19,12 +19,6 @@ from segments.models import (
     SegmentLine,
     SegmentStep,
 )
-
-LINE_TOTALS = {
-    "line_count": Count("id"),
-    "total_cost": Sum("unit_cost", default=0),
-    "total_duration": Sum("unit_duration", default=0),
-}
 
 # Everyone signed in may read every segment (who may not change it sees it read-only), so the
 # access helpers apply no owner filter; who may *change* a segment is `Segment.is_editable_by`.
@@ -37,6 +31,7 @@ def get_segment_for_user(request: HttpRequest, pk: int) -> Segment:
     page shows who created a segment (`is_editable_by` reads ``created_by_id``).
     """
     segments = Segment.objects.select_related(
+        "line_totals",
         "salesperson",
         "template",
         "campaign",
@@ -52,36 +47,9 @@ def get_logged_segment_for_user(request: HttpRequest, pk: int) -> LoggedSegment:
 
 
 def open_segments() -> QuerySet[Segment]:
-    """The `Segments` list: open segments, newest number first."""
-    return Segment.objects.open().select_related("salesperson").order_by("-number")
-
-
-def with_line_totals(segments: Iterable[Segment]) -> list[Segment]:
-    """``segments`` with ``line_count``, ``total_cost`` and ``total_duration`` set.
-
-    One grouped query over the lines of these segments only: annotating the list's queryset
-    instead would make its pager's COUNT join (and group) every line of every open segment.
-    """
-    listed = list(segments)
-    totals = {
-        row["segment"]: row
-        for row in SegmentLine.objects.filter(segment__in=listed)
-        .order_by()
-        .values("segment")
-        .annotate(**LINE_TOTALS)
-    }
-    empty = {"line_count": 0, "total_cost": Decimal(0), "total_duration": Decimal(0)}
-    for segment in listed:
-        row = totals.get(segment.pk, empty)
-        segment.line_count = row["line_count"]
-        segment.total_cost = row["total_cost"]
-        segment.total_duration = row["total_duration"]
-    return listed
-
-
-def segment_line_ids(segment: Segment) -> QuerySet:
-    """Ids of the segment's lines in the order they were added: what its page is paged over."""
-    return segment.lines.order_by("id").values_list("id", flat=True)
+    """The `Segments` list: open segments, newest number first, with their kept line totals
+    (`SegmentTotals`): nothing is summed over the lines per request."""
+    return Segment.objects.open().select_related("salesperson", "line_totals").order_by("-number")
 
 
 # What the segment page shows of a line: plain rows, not model instances (a page is 100 lines).
@@ -101,20 +69,66 @@ LINE_ROW_FIELDS = (
 )
 
 
-def lines_for_page(ids: QuerySet) -> QuerySet:
-    """The lines ``ids`` (a page of `segment_line_ids`) as dicts of `LINE_ROW_FIELDS`.
+@dataclass(frozen=True)
+class LinePage:
+    """One page of a segment's lines in the order they were added, and where its links go:
+    ``previous`` is the ``before`` of the Previous link, ``next`` the ``after`` of the Next
+    link (None: no such page)."""
 
-    One query that pages the ids first and joins the contacts after: joining before the LIMIT
-    would read a contact for every line up to the page, not only the page's own
-    (docs/benchmarks.md, "Figures behind the code's comments"). A line whose template or
-    salesperson row is gone (no database constraint) has None there.
+    lines: list[dict]
+    previous: int | None
+    next: int | None
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.previous is not None or self.next is not None
+
+
+def line_page(
+    segment: Segment,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    last: bool = False,
+    size: int = 100,
+) -> LinePage:
+    """``size`` lines of ``segment`` as dicts of `LINE_ROW_FIELDS`: the first ones, those after
+    line ``after`` (Next), before line ``before`` (Previous), or the ``last`` ones.
+
+    Keyset paging over the (segment, id) index: every page, the last of 100,000 lines included,
+    reads ``size + 1`` index entries (the one extra says whether another page follows) and
+    joins the contacts for those only, in one query (joining before the LIMIT would read a
+    contact for every line up to the page: docs/benchmarks.md, "Figures behind the code's
+    comments"). No OFFSET and no COUNT: the number of lines is the segment's kept total. A line
+    whose template or salesperson row is gone (no database constraint) has None there.
     """
-    return SegmentLine.objects.filter(id__in=ids).order_by("id").values(*LINE_ROW_FIELDS)
+    ids = segment.lines.values("id")
+    backwards = before is not None or last
+    if before is not None:
+        ids = ids.filter(id__lt=before)
+    elif after is not None:
+        ids = ids.filter(id__gt=after)
+    ids = ids.order_by("-id" if backwards else "id")[: size + 1]
+    lines = list(SegmentLine.objects.filter(id__in=ids).order_by("id").values(*LINE_ROW_FIELDS))
+    more = len(lines) > size
+    if backwards:
+        lines = lines[1:] if more else lines
+        previous = lines[0]["id"] if more and lines else None
+        following = lines[-1]["id"] if before is not None and lines else None
+    else:
+        lines = lines[:size]
+        previous = lines[0]["id"] if after is not None and lines else None
+        following = lines[-1]["id"] if more else None
+    return LinePage(lines, previous=previous, next=following)
 
 
-def segment_totals(segment: Segment) -> dict:
-    """Number of lines, total cost and total duration of ``segment``."""
-    return segment.lines.aggregate(**LINE_TOTALS)
+def parse_line_id(value: str | None) -> int | None:
+    """A line id from a paging link; None for a missing or mangled one (the first page)."""
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if 0 < number <= MAX_ID else None
 
 
 def logged_segments(*, text: str = "") -> QuerySet[LoggedSegment]:

@@ -53,6 +53,7 @@ from segments.models import (
     SegmentLine,
     SegmentStatus,
     SegmentStep,
+    SegmentTotals,
     StepAction,
 )
 
@@ -372,7 +373,8 @@ def _step_begin(
 
 
 def _step_end(step: SegmentStep, *, added: int = 0, removed: int = 0) -> SegmentStep:
-    after = SegmentLine.objects.filter(segment_id=step.segment_id).count()
+    # The kept total, which the triggers brought up to date with the step's statement.
+    after = SegmentTotals.objects.get(segment_id=step.segment_id).line_count
     step.added, step.removed = added, removed
     step.lines_after, step.lines_before = after, after - added + removed
     step.save(update_fields=["added", "removed", "lines_after", "lines_before"])

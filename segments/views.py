@@ -98,7 +98,6 @@ def segment_change_view(view):
 @require_safe
 def segment_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.open_segments(), SEGMENT_PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = selectors.with_line_totals(page.object_list)
     return render(request, "segments/segment_list.html", {"nav": "segments", "page": page})
 
 
@@ -137,20 +136,17 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _render_detail(request, segment: Segment, *, add_form, status: int = 200) -> HttpResponse:
-    # A segment can hold 100,000 lines: show them a page at a time, totals over all of them.
-    totals = selectors.segment_totals(segment)
-    paginator = Paginator(selectors.segment_line_ids(segment), LINE_PAGE_SIZE)
-    paginator.count = totals["line_count"]  # the totals counted the lines: no COUNT of its own
-    page = paginator.get_page(request.GET.get("page"))
-    lines = selectors.lines_for_page(page.object_list)
+    # A segment can hold 100,000 lines: show them a page at a time (keyset links), with the
+    # totals over all of them that the database keeps.
+    page = _line_page(request, segment)
     can_change = segment.is_editable_by(request.user)
     steps = selectors.recent_steps(segment, STEPS_SHOWN)
     context = {
         "nav": "segments",
         "segment": segment,
         "page": page,
-        "line_rows": _line_rows(lines, segment=segment, can_change=can_change),
-        "totals": totals,
+        "line_rows": _line_rows(page.lines, segment=segment, can_change=can_change),
+        "totals": segment.line_totals,
         "logged_segment": getattr(segment, "logged_segment", None),
         "can_change": can_change,
         "add_form": add_form,
@@ -158,6 +154,18 @@ def _render_detail(request, segment: Segment, *, add_form, status: int = 200) ->
         "step_count": steps[0].number if steps else 0,
     }
     return render(request, "segments/segment_detail.html", context, status=status)
+
+
+def _line_page(request: HttpRequest, segment: Segment) -> selectors.LinePage:
+    """The page of lines the links ask for (``after``, ``before`` or ``page=last``); the first
+    page for none, or for a link to lines that are gone (Go Back, Remove Lines)."""
+    after = selectors.parse_line_id(request.GET.get("after"))
+    before = selectors.parse_line_id(request.GET.get("before"))
+    last = request.GET.get("page") == "last"
+    page = selectors.line_page(segment, after=after, before=before, last=last, size=LINE_PAGE_SIZE)
+    if not page.lines and (after or before):
+        page = selectors.line_page(segment, size=LINE_PAGE_SIZE)
+    return page
 
 
 def _line_rows(lines, *, segment: Segment, can_change: bool) -> SafeString:
@@ -227,7 +235,7 @@ def segment_delete(request: HttpRequest, segment: Segment) -> HttpResponse:
         services.segment_delete(segment=segment, user=request.user)
         messages.success(request, _("Segment %(no)s deleted.") % {"no": segment.number})
         return redirect("segments:segment_list")
-    context = {"nav": "segments", "segment": segment, "totals": selectors.segment_totals(segment)}
+    context = {"nav": "segments", "segment": segment, "totals": segment.line_totals}
     return render(request, "segments/segment_confirm_delete.html", context)
 
 
@@ -567,7 +575,7 @@ def segment_log(request: HttpRequest, segment: Segment) -> HttpResponse:
         "segment": segment,
         "form": form,
         "problems": problems,
-        "totals": selectors.segment_totals(segment),
+        "totals": segment.line_totals,
     }
     return render(request, "segments/segment_log.html", context, status=400 if problems else 200)
 

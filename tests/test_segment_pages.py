@@ -3,7 +3,9 @@ segment page's lines (a Jinja2 partial) show what users typed escaped."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.urls import resolve, reverse
@@ -130,18 +132,18 @@ def build_logged_segment_page(owner, rows):
 QUERY_COUNTS = [
     # Every request reads the session and the user, the user with its permissions for the
     # actions only some users may take (2 queries); then:
-    (build_segment_list, 5),  # pager count, the page, the line totals of the page
-    # segment, totals (whose line count is also the pager's), a page of lines, the newest steps
-    (build_segment_page_for_its_owner, 6),
-    (build_segment_page_read_only, 6),  # the same page, read-only
+    (build_segment_list, 4),  # pager count, the page with its kept line totals
+    # segment with its kept totals, a page of lines (keyset, no count), the newest steps
+    (build_segment_page_for_its_owner, 5),
+    (build_segment_page_read_only, 5),  # the same page, read-only
     (build_segment_edit, 5),  # segment, salespeople, campaigns
     # segment, salespeople, templates, groups, campaigns, recent logged segments
     (build_segment_criteria, 8),
     (build_segment_reuse, 5),  # segment, pager count, the page of logged segments
     (build_line_edit, 6),  # segment, line, templates, salespeople
-    (build_segment_log, 5),  # segment, any Email line, totals
-    (build_segment_delete, 4),  # segment, totals
-    (build_segment_page_with_steps, 6),  # the same page with its newest steps
+    (build_segment_log, 4),  # segment with its kept totals, any Email line
+    (build_segment_delete, 3),  # segment with its kept totals
+    (build_segment_page_with_steps, 5),  # the same page with its newest steps
     (build_segment_history, 5),  # segment, pager count, the page of steps
     (build_segment_reuse_criteria, 6),  # segment, the select, saved criteria, their steps
     (build_logged_segment_follow_up, 3),  # logged segment
@@ -288,15 +290,65 @@ def test_segment_lines_speak_the_users_language(owner_client, owner):
     assert "</span>Personaliseren</a>" in html
 
 
-def test_segment_page_shows_its_lines_a_page_at_a_time(
+def shown(html: str, numbers: list[str]) -> list[str]:
+    return [number for number in numbers if f">{number}<" in html]
+
+
+def paging_links(html: str) -> dict[str, str]:
+    """The pager's links by their words: First, Previous, Next, Last."""
+    nav = html[html.index('<nav class="pagination"') :]
+    nav = nav[: nav.index("</nav>")]
+    found = re.findall(r'href="([^"]+)">\W*(\w+)', nav)
+    return {word: unescape(link) for link, word in found}
+
+
+def test_segment_page_pages_its_lines_by_keyset_links(
     owner_client, owner, monkeypatch, django_assert_num_queries
 ):
     monkeypatch.setattr(views, "LINE_PAGE_SIZE", 2)
     segment = owned_segment(owner, 5)
+    page_url = segment.get_absolute_url()
     numbers = [line.contact.number for line in segment.lines.order_by("id")]
-    with django_assert_num_queries(6):
-        response = owner_client.get(segment.get_absolute_url(), {"page": 2})
-    html = response.content.decode()
-    assert [number for number in numbers if f">{number}<" in html] == numbers[2:4]
-    assert "Page 2 of 3" in html
-    assert response.context["totals"]["line_count"] == 5
+    ids = list(segment.lines.order_by("id").values_list("id", flat=True))
+    first = owner_client.get(page_url).content.decode()
+    assert shown(first, numbers) == numbers[:2]
+    assert set(paging_links(first)) == {"Next", "Last"}
+    assert paging_links(first)["Next"] == f"?after={ids[1]}"
+
+    with django_assert_num_queries(5):
+        response = owner_client.get(page_url + paging_links(first)["Next"])
+    second = response.content.decode()
+    assert shown(second, numbers) == numbers[2:4]
+    assert set(paging_links(second)) == {"First", "Previous", "Next", "Last"}
+    assert response.context["totals"].line_count == 5
+
+    last = owner_client.get(page_url + paging_links(second)["Last"]).content.decode()
+    assert shown(last, numbers) == numbers[3:]
+    assert set(paging_links(last)) == {"First", "Previous"}
+
+    back = owner_client.get(page_url + paging_links(last)["Previous"]).content.decode()
+    assert shown(back, numbers) == numbers[1:3]
+    assert paging_links(back)["Next"] == f"?after={ids[2]}"
+    home = owner_client.get(page_url + paging_links(last)["First"]).content.decode()
+    assert shown(home, numbers) == numbers[:2]
+
+
+@pytest.mark.parametrize("query", ["?after=999999999", "?before=1", "?after=x", "?before=-5"])
+def test_a_paging_link_to_lines_that_are_gone_shows_the_first_page(owner_client, owner, query):
+    segment = owned_segment(owner, 3)
+    numbers = [line.contact.number for line in segment.lines.order_by("id")]
+    response = owner_client.get(segment.get_absolute_url() + query)
+    assert response.status_code == 200
+    assert shown(response.content.decode(), numbers) == numbers
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_the_last_page_of_lines_costs_the_same_queries_at_any_size(
+    owner_client, owner, monkeypatch, django_assert_num_queries, rows
+):
+    monkeypatch.setattr(views, "LINE_PAGE_SIZE", 2)
+    segment = owned_segment(owner, rows)
+    with django_assert_num_queries(5):
+        response = owner_client.get(segment.get_absolute_url(), {"page": "last"})
+    numbers = [line.contact.number for line in segment.lines.order_by("id")]
+    assert shown(response.content.decode(), numbers) == numbers[-2:]
