@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contacts import services
+from contacts import views as contact_views
 from contacts.models import Contact, ContactType, MarketingSetup
+from contacts.selectors import CONTACT_ORDERS
 from interactions.models import InformationFlow, InitiatedBy, InteractionDraft
 from tests import factories
 
@@ -762,3 +766,25 @@ def test_marketing_manager_may_delete_an_unused_contact(manager_client):
     response = manager_client.post(delete_url(company))
     assert response.status_code == 302
     assert not Contact.objects.filter(pk=company.pk).exists()
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "number", "-number"])
+def test_a_deep_contact_page_pages_keys_first_and_names_only_its_rows(
+    owner_client, monkeypatch, sort
+):
+    monkeypatch.setattr(contact_views, "PAGE_SIZE", 2)
+    company = factories.CompanyFactory(name="Acme")
+    for n in range(5):
+        factories.PersonFactory(number=f"P{n}", name=f"Person {4 - n}", company=company)
+    persons = Contact.objects.filter(type="person").order_by(*CONTACT_ORDERS[sort])
+    expected = [c.number for c in persons][2:4]
+    with CaptureQueriesContext(connection) as queries:
+        response = owner_client.get(LIST_URL, {"type": "person", "sort": sort, "page": 2})
+    rows = response.context["page"].object_list
+    assert [row.number for row in rows] == expected
+    assert {row.company_name for row in rows} == {"Acme"}
+    # The OFFSET is inside the key sub-select; the names' subqueries are outside it.
+    (paged,) = [q["sql"] for q in queries if "OFFSET" in q["sql"]]
+    keys = paged[paged.index("IN (SELECT") :]
+    assert paged.index('"name" FROM "contacts_contact" U0') < paged.index("IN (SELECT")
+    assert "contacts_salesperson" not in keys
