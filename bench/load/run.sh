@@ -8,7 +8,9 @@
 # 127.0.0.1:$PORT, runs locust headless for SECONDS with USERS users (SPAWN_RATE new users a
 # second, each logging in once: a login is ~0.7 s of CPU, so a fast ramp swamps 2 cores),
 # stops both, and checks that the entries the database gained are exactly the ones the
-# simulated users' Finishes reported. Exits non-zero on any error or mismatch.
+# simulated users' Finishes reported, and the CPU per request of the steady state
+# (bench/load/cpu_use.py: the machine's busy share, gunicorn's and PostgreSQL's CPU time). Exits
+# non-zero on any error or mismatch.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -20,7 +22,9 @@ OUT=${LOAD_OUT:-/tmp/crm-load}
 : "${DATABASE_URL:?set DATABASE_URL to a scratch database seeded with seed_demo}"
 export DATABASE_URL LOAD_RESULTS="$OUT/finishes.json"
 mkdir -p "$OUT"
-rm -f "$OUT"/*.csv "$OUT"/finishes.json
+rm -f "$OUT"/*.csv "$OUT"/finishes.json "$OUT"/cpu.jsonl
+DBNAME=${DATABASE_URL##*/}
+DBNAME=${DBNAME%%\?*}
 
 count() {
   DJANGO_SETTINGS_MODULE=crm_site.settings .venv/bin/python -c "
@@ -44,14 +48,19 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 
+.venv/bin/python bench/load/cpu_use.py sample "$OUT/cpu.jsonl" "$DBNAME" &
+SAMPLER=$!
+trap 'kill $GUNICORN $SAMPLER 2>/dev/null || true' EXIT
+
 status=0
 .venv/bin/locust -f bench/load/locustfile.py --headless --host "http://127.0.0.1:$PORT" \
   --users "$USERS" --spawn-rate "$SPAWN_RATE" --run-time "${SECONDS_TO_RUN}s" --stop-timeout 30 \
   --csv "$OUT/load" --only-summary || status=$?
 
-kill $GUNICORN
+kill $GUNICORN $SAMPLER
 wait $GUNICORN 2>/dev/null || true
 trap - EXIT
+.venv/bin/python bench/load/cpu_use.py report "$OUT/cpu.jsonl" "$OUT/load_stats_history.csv" "$USERS" || true
 
 read -r ENTRIES_AFTER MAX_AFTER DRAFTS_AFTER < <(count)
 echo "after:  $ENTRIES_AFTER entries (highest no. $MAX_AFTER), $DRAFTS_AFTER drafts"
