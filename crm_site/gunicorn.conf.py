@@ -22,8 +22,11 @@ graceful_timeout = 30
 DRAIN_SECONDS = float(os.environ.get("GUNICORN_DRAIN_SECONDS", "0"))
 keepalive = 5
 # Recycle workers now and then (bounded memory growth), staggered so they do not all restart.
-max_requests = 2000
-max_requests_jitter = 200
+# Not too often: a new worker costs ~1 s of CPU (imports, then its first templates and
+# prepared statements), and at 2000 requests each of 5 workers restarted every ~80 s under the
+# 200-user load run, about 1 ms of CPU per request (docs/benchmarks.md).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 # %(M)s: milliseconds from the request arriving to the response written.

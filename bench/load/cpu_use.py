@@ -8,7 +8,10 @@ processes (this app's), of the PostgreSQL backends serving DBNAME and of locust.
 takes the steady state from locust's history CSV (from the first row with USERS users to the
 last row) and prints the machine's busy share and each group's CPU per request of it, the
 figures to set against `bench/load/page_cost.py`'s in-process ones. A backend that exits
-takes its CPU time with it (gunicorn keeps its connections, CONN_MAX_AGE).
+takes its CPU time with it, and so does a gunicorn worker recycled after `max_requests`: their
+parents' "children" CPU (the gunicorn master's, PostgreSQL's postmaster's, counted once each
+when they reap them) brings it back. The postmaster's also holds ended backends of other
+databases, so measure on a quiet machine.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ def snapshot(dbname: str) -> dict:
     with open("/proc/stat") as stat:
         jiffies = [int(x) for x in stat.readline().split()[1:9]]
     groups = {"app": 0, "db": 0, "locust": 0}
+    app_pids = set()
+    reapers = {}  # pid -> group: the CPU of the children it reaped counts too
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -35,12 +40,25 @@ def snapshot(dbname: str) -> dict:
         except OSError:
             continue  # gone meanwhile
         cpu = int(fields[11]) + int(fields[12])
+        parent = fields[1]
         if "gunicorn" in command and "crm_site.wsgi" in command:
             groups["app"] += cpu
+            app_pids.add(pid)
+            reapers[parent] = "app"
         elif command.startswith("postgres:") and f" {dbname} " in command:
             groups["db"] += cpu
+            reapers[parent] = "db"
         elif "locust" in command:
             groups["locust"] += cpu
+    for pid, group in reapers.items():
+        if group == "app" and pid not in app_pids:
+            continue  # the shell that started the master, not the master
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        groups[group] += int(fields[13]) + int(fields[14])
     idle = jiffies[3] + jiffies[4]
     return {"t": time.time(), "busy": sum(jiffies) - idle, "total": sum(jiffies), **groups}
 
