@@ -28,7 +28,7 @@ from html_forms import forms_of
 from locustfile import Salesperson  # the mix's users run too
 
 LOG_RESULTS = mix.RESULTS.with_name(mix.RESULTS.stem + "-logs.json")
-LOGGED = re.compile(r"logged as logged segment (\d+): (\d+) interactions")
+LOGGED = re.compile(r"logged as logged segment (\d+): (\d+) interactions?\.")
 _logs: list[dict] = []
 _unanswered_logs: list[int] = []
 _lock = threading.Lock()
