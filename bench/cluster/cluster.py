@@ -222,6 +222,13 @@ def summary(args: argparse.Namespace) -> None:
     if args.fault in ("sigterm", "sigkill"):
         in_flight = [r for r in in_flight if r["server"] == args.victim]
     elsewhere = [r for r in bad if r not in in_flight]
+    # The same by the client's clock: a POST whose server is killed under it can end as a closed
+    # connection that HAProxy's log shows no line for (seen in the full sigkill runs).
+    failed_in_flight = [
+        f
+        for f in results["errors"].get("failed", [])
+        if at is not None and f["start"] <= at + 0.5 and f["end"] >= at
+    ]
     redispatched = sum(r["retries"].startswith("+") for r in requests)
     ok_writes, text_writes = writes(results, args.highest_entry, args.highest_logged)
     journeys = len(results["failures"])
@@ -234,10 +241,10 @@ def summary(args: argparse.Namespace) -> None:
         ok = failed_client == 0 and not bad
     elif args.fault == "sigkill":
         fault = f"{args.victim} SIGKILL at {args.fault_after:.0f} s"
-        ok = not elsewhere and failed_client == len(in_flight)
+        ok = not elsewhere and failed_client == len(failed_in_flight)
     elif args.fault == "dbcut":
         fault = f"{args.cut} database connections cut at {args.fault_after:.0f} s"
-        ok = not elsewhere and failed_client == len(in_flight)
+        ok = not elsewhere and failed_client == len(failed_in_flight)
     else:
         fault = "no fault"
         ok = failed_client == 0 and not bad
@@ -247,7 +254,8 @@ def summary(args: argparse.Namespace) -> None:
     detail = ", ".join(f"{n} x {kind}" for kind, n in sorted(kinds.items())) or "none"
     print(
         f"{args.fault}: {fault}{down}; {total_client} requests, {failed_client} failed "
-        f"(in flight at the fault: {detail}; other 5xx: {len(elsewhere)}); "
+        f"(in flight at the fault: {len(failed_in_flight)} by the client's clock, in HAProxy's "
+        f"log {detail}; other 5xx: {len(elsewhere)}); "
         f"{redispatched} redispatched; writes: {text_writes}; "
         f"journeys wrong without an HTTP error: {journeys} -> {'PASS' if ok else 'FAIL'}"
     )

@@ -28,6 +28,7 @@ import random
 import re
 import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -228,7 +229,9 @@ _failures: list[str] = []
 # Logging in costs ~0.7 s of CPU (PBKDF2, 1,000,000 rounds) and happens only while spawning.
 _steady: list[float] = []
 _spawned = threading.Event()
-_errors = {"count": 0, "requests": 0}
+# "failed": each failed request's name, error and wall-clock start and end (epoch seconds), so
+# that bench/cluster can tell a request in flight at a fault from one that failed later.
+_errors = {"count": 0, "requests": 0, "failed": []}
 
 
 @events.spawning_complete.add_listener
@@ -241,6 +244,15 @@ def _record(request_type, name, response_time, exception, **_kwargs) -> None:
     _errors["requests"] += 1
     if exception is not None:
         _errors["count"] += 1
+        end = time.time()
+        _errors["failed"].append(
+            {
+                "name": f"{request_type} {name}",
+                "error": type(exception).__name__,
+                "start": end - response_time / 1000,
+                "end": end,
+            }
+        )
     elif _spawned.is_set():
         _steady.append(response_time)
 
