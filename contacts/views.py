@@ -131,7 +131,7 @@ def _statistics(rows, period: PeriodForm) -> dict | None:
     for; None while the form has errors."""
     if not period.is_valid():
         return None
-    return rows.between(**period.period).statistics()
+    return rows.statistics(**period.period)
 
 
 # --- Contacts ---------------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import functools
+import operator
 import posixpath
 import uuid
 
@@ -187,17 +190,21 @@ class LogEntryQuerySet(models.QuerySet):
             entries = entries.filter(date__lte=date_to)
         return entries
 
-    def statistics(self) -> dict:
+    def statistics(self, date_from=None, date_to=None) -> dict:
         """Number, cost, duration, the last interaction not failed and the last one initiated by
-        us."""
+        us, of the entries dated in the period (either end may be open)."""
         from django.db.models import Count, Max, Sum
 
-        return self.active().aggregate(
-            count=Count("id"),
-            cost=Sum("cost", default=0),
-            duration=Sum("duration", default=0),
-            last_date=Max("date", filter=Q(attempt_failed=False)),
-            last_attempt=Max("date", filter=Q(initiated_by=InitiatedBy.US)),
+        return (
+            self.active()
+            .between(date_from, date_to)
+            .aggregate(
+                count=Count("id"),
+                cost=Sum("cost", default=0),
+                duration=Sum("duration", default=0),
+                last_date=Max("date", filter=Q(attempt_failed=False)),
+                last_attempt=Max("date", filter=Q(initiated_by=InitiatedBy.US)),
+            )
         )
 
 
@@ -418,38 +425,110 @@ class InteractionLogEntry(NamedAttachment):
         return description
 
 
+class Span(models.TextChoices):
+    DAY = "day", _("day")
+    MONTH = "month", _("month")
+
+
+def _first_of_next_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=1) + datetime.timedelta(days=31)).replace(day=1)
+
+
+def split_period(
+    date_from: datetime.date | None, date_to: datetime.date | None
+) -> tuple[list[tuple[datetime.date, datetime.date]], tuple[datetime.date | None, ...] | None]:
+    """A period as the whole months it covers and the days at its ends outside them.
+
+    Returns ``(days, months)``: up to two ``(first, last)`` ranges of days, and the whole
+    months as ``(first month, month after the last)`` (either end None when the period is open
+    on that side), or None when the period holds no whole month. Open ends are whole months.
+    """
+    first = date_from
+    if first is not None and first.day != 1:
+        first = _first_of_next_month(first)
+    # The first day after the last whole month.
+    end = None if date_to is None else (date_to + datetime.timedelta(days=1)).replace(day=1)
+    if first is not None and end is not None and first >= end:
+        return [(date_from, date_to)], None
+    days = []
+    if date_from is not None and date_from < first:
+        days.append((date_from, first - datetime.timedelta(days=1)))
+    if date_to is not None and end <= date_to:
+        days.append((end, date_to))
+    return days, (first, end)
+
+
+class _MonthAfter(models.Func):
+    template = "(%(expressions)s + interval '1 month')::date"
+    output_field = models.DateField()
+
+
 class DayTotalsQuerySet(models.QuerySet):
-    def between(self, date_from=None, date_to=None) -> DayTotalsQuerySet:
-        totals = self
-        if date_from is not None:
-            totals = totals.filter(date__gte=date_from)
-        if date_to is not None:
-            totals = totals.filter(date__lte=date_to)
-        return totals
+    def statistics(self, date_from=None, date_to=None) -> dict:
+        """The same figures as `LogEntryQuerySet.statistics` for the period (either end may be
+        open), from the kept totals, in one query.
 
-    def statistics(self) -> dict:
-        """The same figures as `LogEntryQuerySet.statistics`, from the daily totals."""
-        from django.db.models import Max, Sum
+        Whole months come from month rows and only the days at the period's ends outside them
+        from day rows, so a period reads at most ~60 day rows and one row a month per key,
+        however many entries or days it holds. The last date of an interaction (and of an
+        attempt) is the latest such day at the ends, or else the latest such day inside the
+        latest month that has one: at most a month of day rows more.
+        """
+        from django.db.models import Max, Subquery, Sum
+        from django.db.models.functions import Greatest
 
-        return self.aggregate(
+        days, months = split_period(date_from, date_to)
+        parts = [Q(span=Span.DAY, date__range=range_) for range_ in days]
+        if months is not None:
+            in_months = Q(span=Span.MONTH)
+            if months[0] is not None:
+                in_months &= Q(date__gte=months[0])
+            if months[1] is not None:
+                in_months &= Q(date__lt=months[1])
+            parts.append(in_months)
+
+        def last(column: str):
+            at_the_ends = Max("date", filter=Q(span=Span.DAY, **{f"{column}__gt": 0}))
+            if months is None:
+                return at_the_ends
+            month = (
+                self.filter(in_months, **{f"{column}__gt": 0}).order_by("-date").values("date")[:1]
+            )
+            day_in_it = (
+                self.filter(
+                    span=Span.DAY,
+                    date__gte=Subquery(month),
+                    date__lt=_MonthAfter(Subquery(month)),
+                    **{f"{column}__gt": 0},
+                )
+                .order_by("-date")
+                .values("date")[:1]
+            )
+            return Greatest(at_the_ends, Subquery(day_in_it))
+
+        return self.filter(functools.reduce(operator.or_, parts)).aggregate(
             count=Sum("entries", default=0),
             cost=Sum("cost", default=0),
             duration=Sum("duration", default=0),
-            last_date=Max("date", filter=Q(successful__gt=0)),
-            last_attempt=Max("date", filter=Q(attempted__gt=0)),
+            last_date=last("successful"),
+            last_attempt=last("attempted"),
         )
 
 
 class EntryDayTotals(models.Model):
-    """Totals of the active (not canceled) log entries per day, salesperson, template and group.
+    """Totals of the active (not canceled) log entries per salesperson, template and group, per
+    day and per month (`span`; a month's row is dated its first day).
 
     Statistics of a salesperson, template or group cover 100,000s of entries; summed from these
-    rows they cost a few thousand rows instead. Database triggers on the log entry table keep
-    them (migration 0003): every insert, update and delete, whichever code path or bulk
-    statement wrote it, adds its difference in the same transaction, so they are never stale.
-    Every column is additive, which is what lets a cancel or a delete subtract exactly.
+    rows (`DayTotalsQuerySet.statistics`) they cost a few hundred rows instead, and no more as
+    the history grows by days. Database triggers on the log entry table keep them (migrations
+    0003 and 0009): every insert, update and delete, whichever code path or bulk statement
+    wrote it, adds its difference to the day's and the month's rows in the same transaction, so
+    they are never stale. Every column is additive, which is what lets a cancel or a delete
+    subtract exactly.
     """
 
+    span = models.CharField(max_length=5, choices=Span.choices, default=Span.DAY)
     date = models.DateField(_("date"))
     salesperson = models.ForeignKey(
         "contacts.Salesperson",
@@ -478,19 +557,20 @@ class EntryDayTotals(models.Model):
         verbose_name_plural = _("daily totals of log entries")
         constraints = [
             # The triggers' ON CONFLICT target; a blank salesperson is one key like any other.
+            # Salesperson, span and date first: a salesperson's period is one range of it.
             models.UniqueConstraint(
-                fields=["salesperson", "template", "group", "date"],
+                fields=["salesperson", "span", "date", "template", "group"],
                 nulls_distinct=False,
                 name="daytotals_one_row_per_key",
             ),
         ]
         indexes = [
-            models.Index(fields=["template", "date"], name="daytotals_template_idx"),
-            models.Index(fields=["group", "date"], name="daytotals_group_idx"),
+            models.Index(fields=["template", "span", "date"], name="daytotals_template_idx"),
+            models.Index(fields=["group", "span", "date"], name="daytotals_group_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.date} {self.salesperson_id}/{self.template_id}/{self.group_id}"
+        return f"{self.span} {self.date} {self.salesperson_id}/{self.template_id}/{self.group_id}"
 
 
 class InteractionComment(Tracked):

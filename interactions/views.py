@@ -487,7 +487,7 @@ def _period_context(request: HttpRequest, totals) -> dict:
     valid = period.is_valid()
     return {
         "period": period,
-        "statistics": totals.between(**period.period).statistics() if valid else None,
+        "statistics": totals.statistics(**period.period) if valid else None,
     }
 
 

@@ -4,15 +4,24 @@ persons, an optional date range; the daily totals the triggers keep always match
 from __future__ import annotations
 
 import datetime
+import functools
+import random
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from interactions.models import EntryDayTotals, InitiatedBy, InteractionLogEntry
+from interactions.models import (
+    EntryDayTotals,
+    InitiatedBy,
+    InteractionLogEntry,
+    Span,
+    split_period,
+)
 from tests import factories
+from tests.test_faults import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +92,11 @@ def test_set_based_inserts_are_counted_like_single_ones(db):
 def test_an_entry_without_salesperson_has_totals_of_its_own(db):
     template = factories.TemplateFactory()
     factories.LogEntryFactory.create_batch(3, template=template, salesperson=None, date=DAY)
-    rows = EntryDayTotals.objects.filter(template=template)
-    assert [(row.salesperson_id, row.entries) for row in rows] == [(None, 3)]
+    rows = EntryDayTotals.objects.filter(template=template).order_by("span")
+    assert [(row.span, row.date, row.salesperson_id, row.entries) for row in rows] == [
+        (Span.DAY, DAY, None, 3),
+        (Span.MONTH, DAY.replace(day=1), None, 3),
+    ]
 
 
 def test_an_update_that_changes_no_figure_writes_no_totals(db):
@@ -104,6 +116,235 @@ def test_truncating_the_log_empties_the_totals(transactional_db):
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE interactions_interactionlogentry CASCADE")
     assert not EntryDayTotals.objects.exists()
+
+
+# --- Periods: whole months from the month rows, the days at the ends from the day rows ------
+
+
+def d(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(text)
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_to", "days", "months"),
+    [
+        (None, None, [], (None, None)),
+        ("2025-01-01", "2025-03-31", [], ("2025-01-01", "2025-04-01")),
+        (
+            "2025-01-02",
+            "2025-03-30",
+            [("2025-01-02", "2025-01-31"), ("2025-03-01", "2025-03-30")],
+            ("2025-02-01", "2025-03-01"),
+        ),
+        ("2024-12-15", "2025-01-31", [("2024-12-15", "2024-12-31")], ("2025-01-01", "2025-02-01")),
+        ("2025-02-01", "2025-02-28", [], ("2025-02-01", "2025-03-01")),
+        ("2024-02-01", "2024-02-28", [("2024-02-01", "2024-02-28")], None),  # a leap year
+        ("2025-01-05", "2025-01-20", [("2025-01-05", "2025-01-20")], None),
+        ("2025-01-05", "2025-02-20", [("2025-01-05", "2025-02-20")], None),
+        ("2025-01-31", "2025-01-31", [("2025-01-31", "2025-01-31")], None),
+        ("2025-01-31", None, [("2025-01-31", "2025-01-31")], ("2025-02-01", None)),
+        (None, "2025-01-30", [("2025-01-01", "2025-01-30")], (None, "2025-01-01")),
+        ("2025-12-02", "2026-01-01", [("2025-12-02", "2026-01-01")], None),
+    ],
+)
+def test_a_period_splits_into_whole_months_and_the_days_at_its_ends(
+    date_from, date_to, days, months
+):
+    date = lambda text: text and d(text)  # noqa: E731
+    expected_months = months and tuple(date(month) for month in months)
+    assert split_period(date(date_from), date(date_to)) == (
+        [(d(first), d(last)) for first, last in days],
+        expected_months,
+    )
+
+
+# Five months across a year's end and a February, in which entries land on the first and the
+# last days of months as often as on any other.
+HISTORY = [d("2024-11-01") + datetime.timedelta(days=n) for n in range(151)]
+EDGES = [
+    day for day in HISTORY if day.day in (1, 2) or (day + datetime.timedelta(days=1)).day in (1, 2)
+]
+
+
+def random_day(rng: random.Random) -> datetime.date:
+    return rng.choice(EDGES) if rng.random() < 0.5 else rng.choice(HISTORY)
+
+
+def random_periods(rng: random.Random, count: int):
+    """Periods with ends on month edges, inside one month, across months, open or beyond."""
+    yield None, None
+    for _ in range(count):
+        ends = sorted([random_day(rng), random_day(rng)])
+        if rng.random() < 0.15:
+            ends[0] = None
+        if rng.random() < 0.15:
+            ends[1] = None
+        yield tuple(ends)
+
+
+def assert_every_period_matches_the_log(rng: random.Random, keys: list[dict]) -> None:
+    for date_from, date_to in random_periods(rng, 12):
+        for key in keys:
+            from_totals = EntryDayTotals.objects.filter(**key).statistics(date_from, date_to)
+            from_log = InteractionLogEntry.objects.filter(**key).statistics(date_from, date_to)
+            assert from_totals == from_log, (key, date_from, date_to)
+
+
+def assert_months_are_the_sums_of_their_days() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT m.id FROM interactions_entrydaytotals m
+            LEFT JOIN LATERAL (
+                SELECT coalesce(sum(entries), 0) AS entries, coalesce(sum(cost), 0) AS cost,
+                       coalesce(sum(duration), 0) AS duration,
+                       coalesce(sum(successful), 0) AS successful,
+                       coalesce(sum(attempted), 0) AS attempted
+                FROM interactions_entrydaytotals x
+                WHERE x.span = 'day' AND date_trunc('month', x.date) = m.date
+                  AND x.salesperson_id IS NOT DISTINCT FROM m.salesperson_id
+                  AND x.template_id = m.template_id AND x.group_id = m.group_id
+            ) s ON true
+            WHERE m.span = 'month' AND (m.entries, m.cost, m.duration, m.successful, m.attempted)
+                IS DISTINCT FROM (s.entries, s.cost, s.duration, s.successful, s.attempted)
+            """
+        )
+        assert cursor.fetchall() == []
+
+
+def test_figures_of_random_periods_equal_the_log_after_every_kind_of_write(db):
+    rng = random.Random(19)
+    group, other_group = factories.GroupFactory(), factories.GroupFactory()
+    templates = [
+        factories.TemplateFactory(group=group, initiated_by=InitiatedBy.US),
+        factories.TemplateFactory(group=group, initiated_by=InitiatedBy.THEM),
+        factories.TemplateFactory(group=other_group),
+    ]
+    salespeople = [factories.SalespersonFactory(), factories.SalespersonFactory(), None]
+    contact = factories.PersonFactory()
+    keys = [
+        *({"salesperson": salesperson} for salesperson in salespeople),
+        *({"template": template} for template in templates),
+        {"group": group},
+        {"group": other_group},
+    ]
+
+    def new_entry() -> InteractionLogEntry:
+        template = rng.choice(templates)
+        return InteractionLogEntry(
+            contact=contact,
+            contact_company=contact.company,
+            template=template,
+            group=template.group,
+            salesperson=rng.choice(salespeople),
+            date=random_day(rng),
+            description="Random",
+            cost=Decimal(rng.randrange(0, 1000)) / 100,
+            duration=Decimal(rng.randrange(0, 90)),
+            attempt_failed=rng.random() < 0.3,
+            initiated_by=rng.choice([InitiatedBy.US, InitiatedBy.THEM, InitiatedBy.BLANK]),
+            canceled=rng.random() < 0.1,
+        )
+
+    def some_ids(count: int) -> list[int]:
+        return rng.sample(sorted(InteractionLogEntry.objects.values_list("pk", flat=True)), count)
+
+    InteractionLogEntry.objects.bulk_create(new_entry() for _ in range(300))
+    assert_every_period_matches_the_log(rng, keys)
+
+    InteractionLogEntry.objects.filter(pk__in=some_ids(40)).update(canceled=True)
+    InteractionLogEntry.objects.filter(pk__in=some_ids(20)).update(canceled=False)
+    assert_every_period_matches_the_log(rng, keys)
+
+    # Moved to another day (often another month), another key, other figures.
+    for pk in some_ids(40):
+        template = rng.choice(templates)
+        InteractionLogEntry.objects.filter(pk=pk).update(
+            date=random_day(rng),
+            template=template,
+            group=template.group,
+            salesperson=rng.choice(salespeople),
+            cost=Decimal(rng.randrange(0, 1000)) / 100,
+            attempt_failed=rng.random() < 0.5,
+            initiated_by=rng.choice([InitiatedBy.US, InitiatedBy.BLANK]),
+        )
+    assert_every_period_matches_the_log(rng, keys)
+
+    InteractionLogEntry.objects.filter(pk__in=some_ids(60)).delete()
+    InteractionLogEntry.objects.bulk_create(new_entry() for _ in range(20))
+    assert_every_period_matches_the_log(rng, keys)
+    assert_months_are_the_sums_of_their_days()
+
+
+def test_the_last_dates_come_from_the_latest_month_that_has_one(db):
+    """Whole months are read from month rows; the last date inside one from its day rows."""
+    template = factories.TemplateFactory(initiated_by=InitiatedBy.US)
+    common = {"template": template, "salesperson": None}
+    factories.LogEntryFactory(date=d("2025-01-17"), **common)
+    factories.LogEntryFactory(date=d("2025-02-03"), attempt_failed=True, **common)
+    factories.LogEntryFactory(date=d("2025-03-31"), canceled=True, **common)
+    rows = EntryDayTotals.objects.filter(template=template)
+    for date_from, date_to in [
+        (None, None),
+        (d("2025-01-01"), d("2025-03-31")),
+        (d("2024-12-31"), d("2025-04-01")),
+    ]:
+        statistics = rows.statistics(date_from, date_to)
+        assert (statistics["last_date"], statistics["last_attempt"]) == (
+            d("2025-01-17"),
+            d("2025-02-03"),
+        )
+    assert rows.statistics(d("2025-01-18"), None)["last_date"] is None
+
+
+def test_whole_months_are_read_from_the_month_rows(db):
+    """A period's whole months cost one row each, not a row a day: a figure put into a day
+    row inside a whole month by hand does not show, one at the period's ends does."""
+    template = factories.TemplateFactory()
+    for day in ("2025-01-10", "2025-02-10", "2025-03-10", "2025-03-20"):
+        factories.LogEntryFactory(template=template, date=d(day))
+    rows = EntryDayTotals.objects.filter(template=template)
+    rows.filter(span=Span.DAY).update(entries=100)
+    assert rows.statistics(d("2025-01-01"), d("2025-02-28"))["count"] == 2
+    assert rows.statistics(d("2025-01-01"), d("2025-03-15"))["count"] == 2 + 100
+
+
+def test_two_connections_writing_the_same_months_at_once_keep_exact_totals(transactional_db):
+    """Concurrent statements upsert the same day and month rows; none is lost or deadlocked."""
+    template = factories.TemplateFactory()
+    salesperson = factories.SalespersonFactory()
+    contact = factories.PersonFactory()
+    days = [d("2025-01-31"), d("2025-02-01"), d("2025-02-14"), d("2025-03-01")]
+
+    def write(order: list[datetime.date], cancel_some: bool):
+        with transaction.atomic():
+            InteractionLogEntry.objects.bulk_create(
+                InteractionLogEntry(
+                    contact=contact,
+                    contact_company=contact.company,
+                    template=template,
+                    group=template.group,
+                    salesperson=salesperson,
+                    date=day,
+                    description="Race",
+                    cost=Decimal("1.25"),
+                )
+                for day in order * 5
+            )
+            if cancel_some:
+                InteractionLogEntry.objects.filter(date=days[1]).update(canceled=True)
+
+    for cancel_some in (True, False, True, False, True):
+        errors = run_together(
+            functools.partial(write, days, cancel_some=cancel_some),
+            functools.partial(write, days[::-1], cancel_some=False),
+        )
+        assert errors == []
+    assert_months_are_the_sums_of_their_days()
+    for period in [(None, None), (d("2025-01-15"), d("2025-02-28")), (d("2025-02-01"), None)]:
+        assert salesperson.day_totals.statistics(*period) == salesperson.log_entries.statistics(
+            *period
+        )
 
 
 # --- The pages: contact card, salesperson card, template and group pages --------------------
@@ -203,3 +444,36 @@ def test_statistics_with_a_period_cost_no_extra_queries(
         owner_client.get(history[page])
     with django_assert_num_queries(len(plain)):
         owner_client.get(history[page], {"date_from": "2025-04-01", "date_to": "2025-04-30"})
+
+
+def a_history_of(months: int, **key) -> None:
+    """An entry on the 1st, the 15th and the last day of each of ``months`` months."""
+    first = d("2023-01-01")
+    for n in range(months):
+        month = (first + datetime.timedelta(days=31 * n)).replace(day=1)
+        last = (month + datetime.timedelta(days=31)).replace(day=1) - datetime.timedelta(days=1)
+        for day in (month, month.replace(day=15), last):
+            factories.LogEntryFactory(date=day, **key)
+
+
+@pytest.mark.parametrize("page", ["salesperson", "template", "group"])
+def test_statistics_pages_cost_the_same_queries_for_2_and_24_months_of_history(
+    owner_client, django_assert_num_queries, page
+):
+    urls = {}
+    for months in (2, 24):
+        template = factories.TemplateFactory()
+        salesperson = factories.SalespersonFactory()
+        a_history_of(months, template=template, salesperson=salesperson)
+        urls[months] = {
+            "salesperson": reverse("contacts:salesperson_detail", args=[salesperson.pk]),
+            "template": reverse("interactions:template_detail", args=[template.pk]),
+            "group": reverse("interactions:group_detail", args=[template.group_id]),
+        }[page]
+    for period in ({}, {"date_from": "2023-01-10", "date_to": "2024-06-20"}):
+        with CaptureQueriesContext(connection) as short:
+            response = owner_client.get(urls[2], period)
+        assert response.context["statistics"]["count"] > 0
+        with django_assert_num_queries(len(short)):
+            response = owner_client.get(urls[24], period)
+        assert response.context["statistics"]["count"] > 0
