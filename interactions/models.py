@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import functools
-import operator
 import posixpath
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -458,61 +456,76 @@ def split_period(
     return days, (first, end)
 
 
-class _MonthAfter(models.Func):
-    template = "(%(expressions)s + interval '1 month')::date"
-    output_field = models.DateField()
+# A period's figures from the totals (`DayTotalsQuerySet.statistics`). {key} is the queryset's
+# own filter (a salesperson, a template, a group). The first part reads the period's whole months
+# from month rows and the days at its ends from day rows; the last date of an interaction (of an
+# attempt) is the latest such day at the ends or, if later, the latest such day inside the latest
+# month that has one (a month of day rows at most). Absent parts have NULL bounds: no rows.
+STATISTICS_SQL = """
+WITH figures AS (
+    SELECT sum(entries) AS entries, sum(cost) AS cost, sum(duration) AS duration,
+           max(date) FILTER (WHERE span = 'day' AND successful > 0) AS successful_day,
+           max(date) FILTER (WHERE span = 'month' AND successful > 0) AS successful_month,
+           max(date) FILTER (WHERE span = 'day' AND attempted > 0) AS attempted_day,
+           max(date) FILTER (WHERE span = 'month' AND attempted > 0) AS attempted_month
+    FROM {table}
+    WHERE {key} AND (
+        span = 'day' AND (date BETWEEN %s AND %s OR date BETWEEN %s AND %s)
+        OR span = 'month' AND date >= %s AND date < %s
+    )
+)
+SELECT coalesce(entries, 0), coalesce(cost, 0), coalesce(duration, 0),
+       greatest(successful_day, (
+           SELECT max(date) FROM {table}
+           WHERE {key} AND span = 'day' AND successful > 0 AND date >= successful_month
+               AND date < (successful_month + interval '1 month')::date
+       )),
+       greatest(attempted_day, (
+           SELECT max(date) FROM {table}
+           WHERE {key} AND span = 'day' AND attempted > 0 AND date >= attempted_month
+               AND date < (attempted_month + interval '1 month')::date
+       ))
+FROM figures
+"""
 
 
 class DayTotalsQuerySet(models.QuerySet):
     def statistics(self, date_from=None, date_to=None) -> dict:
         """The same figures as `LogEntryQuerySet.statistics` for the period (either end may be
-        open), from the kept totals, in one query.
+        open), from the kept totals, in one query (`STATISTICS_SQL`).
 
         Whole months come from month rows and only the days at the period's ends outside them
         from day rows, so a period reads at most ~60 day rows and one row a month per key,
-        however many entries or days it holds. The last date of an interaction (and of an
-        attempt) is the latest such day at the ends, or else the latest such day inside the
-        latest month that has one: at most a month of day rows more.
+        however many entries or days it holds. Written as SQL, not built by the ORM: building
+        this query with its subqueries cost ~3.5 ms of CPU a page, the query itself ~0.4 ms.
         """
-        from django.db.models import Max, Subquery, Sum
-        from django.db.models.functions import Greatest
+        from django.core.exceptions import EmptyResultSet, FullResultSet
 
+        compiler = self.query.get_compiler(using=self.db)
+        try:
+            key, key_params = compiler.compile(self.query.where)
+        except FullResultSet:
+            key, key_params = "true", []
+        except EmptyResultSet:
+            key, key_params = "false", []
         days, months = split_period(date_from, date_to)
-        parts = [Q(span=Span.DAY, date__range=range_) for range_ in days]
-        if months is not None:
-            in_months = Q(span=Span.MONTH)
-            if months[0] is not None:
-                in_months &= Q(date__gte=months[0])
-            if months[1] is not None:
-                in_months &= Q(date__lt=months[1])
-            parts.append(in_months)
-
-        def last(column: str):
-            at_the_ends = Max("date", filter=Q(span=Span.DAY, **{f"{column}__gt": 0}))
-            if months is None:
-                return at_the_ends
-            month = (
-                self.filter(in_months, **{f"{column}__gt": 0}).order_by("-date").values("date")[:1]
-            )
-            day_in_it = (
-                self.filter(
-                    span=Span.DAY,
-                    date__gte=Subquery(month),
-                    date__lt=_MonthAfter(Subquery(month)),
-                    **{f"{column}__gt": 0},
-                )
-                .order_by("-date")
-                .values("date")[:1]
-            )
-            return Greatest(at_the_ends, Subquery(day_in_it))
-
-        return self.filter(functools.reduce(operator.or_, parts)).aggregate(
-            count=Sum("entries", default=0),
-            cost=Sum("cost", default=0),
-            duration=Sum("duration", default=0),
-            last_date=last("successful"),
-            last_attempt=last("attempted"),
-        )
+        days = [*days, (None, None), (None, None)][:2]
+        if months is None:
+            months = (None, None)
+        else:
+            months = (months[0] or datetime.date.min, months[1] or datetime.date.max)
+        sql = STATISTICS_SQL.format(table=self.model._meta.db_table, key=key)
+        params = [*key_params, *days[0], *days[1], *months, *key_params, *key_params]
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            count, cost, duration, last_date, last_attempt = cursor.fetchone()
+        return {
+            "count": count,
+            "cost": cost,
+            "duration": duration,
+            "last_date": last_date,
+            "last_attempt": last_attempt,
+        }
 
 
 class EntryDayTotals(models.Model):

@@ -281,20 +281,23 @@ def test_the_last_dates_come_from_the_latest_month_that_has_one(db):
     template = factories.TemplateFactory(initiated_by=InitiatedBy.US)
     common = {"template": template, "salesperson": None}
     factories.LogEntryFactory(date=d("2025-01-17"), **common)
-    factories.LogEntryFactory(date=d("2025-02-03"), attempt_failed=True, **common)
+    factories.LogEntryFactory(date=d("2025-02-01"), **common)
+    factories.LogEntryFactory(date=d("2025-02-28"), attempt_failed=True, **common)
     factories.LogEntryFactory(date=d("2025-03-31"), canceled=True, **common)
     rows = EntryDayTotals.objects.filter(template=template)
     for date_from, date_to in [
         (None, None),
         (d("2025-01-01"), d("2025-03-31")),
         (d("2024-12-31"), d("2025-04-01")),
+        (d("2025-01-18"), d("2025-02-28")),
     ]:
         statistics = rows.statistics(date_from, date_to)
         assert (statistics["last_date"], statistics["last_attempt"]) == (
-            d("2025-01-17"),
-            d("2025-02-03"),
+            d("2025-02-01"),
+            d("2025-02-28"),
         )
-    assert rows.statistics(d("2025-01-18"), None)["last_date"] is None
+    assert rows.statistics(d("2025-02-02"), None)["last_date"] is None
+    assert rows.statistics(None, d("2025-01-31"))["last_attempt"] == d("2025-01-17")
 
 
 def test_whole_months_are_read_from_the_month_rows(db):
