@@ -495,9 +495,11 @@ class DayTotalsQuerySet(models.QuerySet):
         open), from the kept totals, in one query (`STATISTICS_SQL`).
 
         Whole months come from month rows and only the days at the period's ends outside them
-        from day rows, so a period reads at most ~60 day rows and one row a month per key,
+        from day rows, so a period reads, per key, at most ~60 day rows and one row a month,
         however many entries or days it holds. Written as SQL, not built by the ORM: building
-        this query with its subqueries cost ~3.5 ms of CPU a page, the query itself ~0.4 ms.
+        this query with its subqueries cost 3.4-3.8 ms of CPU a call, the statement 0.15 ms
+        (docs/benchmarks.md). The queryset's filter must be on the table's own columns (as a
+        related manager's is): the statement has no joins (PostgreSQL refuses one that would).
         """
         from django.core.exceptions import EmptyResultSet, FullResultSet
 
