@@ -1,0 +1,113 @@
+"""Queries compiled once per process (contacts/built_once.py) give what their queryset gives."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.http import Http404
+from django.test.utils import CaptureQueriesContext
+
+from contacts.built_once import BuiltOnceQuery
+from interactions.models import InteractionDraft, InteractionTemplate
+from interactions.selectors import get_draft_for_user
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+RELATED = ("contact", "template", "context_contact", "context_salesperson", "context_segment")
+
+
+def own_draft():
+    return BuiltOnceQuery(
+        lambda owner, pk: (
+            InteractionDraft.objects.owned_by(owner).filter(pk=pk).select_related(*RELATED)
+        ),
+        owner=-1,
+        pk=uuid.UUID(int=0),
+    )
+
+
+def fields(obj) -> dict:
+    return {key: value for key, value in vars(obj).items() if key != "_state"}
+
+
+@pytest.fixture
+def draft(owner):
+    return factories.DraftFactory(
+        owner=owner,
+        template=factories.TemplateFactory(),
+        context_contact=factories.CompanyFactory(),
+        context_salesperson=factories.SalespersonFactory(),
+        context_segment=factories.SegmentFactory(),
+        state={"step": "type", "step_data": {"type": {"type-description": ["é"]}}},
+    )
+
+
+def test_built_once_query_loads_the_same_objects_as_its_queryset(draft, owner):
+    query = own_draft()
+    orm = (
+        InteractionDraft.objects.owned_by(owner.pk).filter(pk=draft.pk).select_related(*RELATED)
+    ).get()
+    for _ in range(2):  # compiled on the first call, reused on the second
+        (loaded,) = query.fetch(owner=owner.pk, pk=draft.pk)
+        assert fields(loaded) == fields(orm)
+        assert not loaded._state.adding
+        assert loaded._state.db == "default"
+        for name in RELATED:
+            assert getattr(loaded, name) is not None
+            assert fields(getattr(loaded, name)) == fields(getattr(orm, name))
+
+
+def test_built_once_query_runs_its_querysets_sql_as_one_query(draft, owner):
+    query = own_draft()
+    query.fetch(owner=owner.pk, pk=draft.pk)
+    with CaptureQueriesContext(connection) as orm:
+        list(own_draft().build(owner=owner.pk, pk=draft.pk))
+    with CaptureQueriesContext(connection) as queries:
+        (loaded,) = query.fetch(owner=owner.pk, pk=draft.pk)
+        assert loaded.template.code  # loaded with the draft, no query of its own
+    assert len(queries) == 1
+    assert queries[0]["sql"] == orm[0]["sql"]
+
+
+def test_built_once_query_finds_nothing_for_other_values(draft, owner, colleague):
+    query = own_draft()
+    assert query.fetch(owner=colleague.pk, pk=draft.pk) == []
+    assert query.fetch(owner=owner.pk, pk=uuid.uuid4()) == []
+    assert len(query.fetch(owner=owner.pk, pk=draft.pk)) == 1
+
+
+def test_built_once_query_refuses_a_value_of_another_type(draft, owner):
+    query = own_draft()
+    with pytest.raises(TypeError):
+        query.fetch(owner=str(owner.pk), pk=draft.pk)
+    with pytest.raises(TypeError):
+        query.fetch(owner=owner.pk, pk=str(draft.pk))
+    with pytest.raises(TypeError):
+        query.fetch(owner=owner.pk)
+
+
+def test_built_once_query_refuses_a_stand_in_written_into_the_sql():
+    sliced = BuiltOnceQuery(lambda n: InteractionTemplate.objects.all()[:n], n=987654)
+    with pytest.raises(ImproperlyConfigured):
+        sliced.fetch(n=5)
+    prefetching = BuiltOnceQuery(
+        lambda pk: InteractionTemplate.objects.filter(pk=pk).prefetch_related("contents"), pk=-1
+    )
+    with pytest.raises(ImproperlyConfigured):
+        prefetching.fetch(pk=5)
+
+
+def test_get_draft_for_user_is_one_query_and_a_404_for_a_malformed_id(rf, draft, owner):
+    request = rf.get("/")
+    request.user = owner
+    get_draft_for_user(request, draft.pk)
+    with CaptureQueriesContext(connection) as queries:
+        found = get_draft_for_user(request, str(draft.pk))
+        assert found.context_segment == draft.context_segment
+    assert len(queries) == 1
+    with pytest.raises(Http404):
+        get_draft_for_user(request, "not-a-uuid")
