@@ -6,11 +6,14 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import MinValueValidator
-from django.db.models import Q
+from django.db import connections
+from django.db.models import Model, Q
 from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
+from contacts.built_once import BuiltOnceQuery
 from contacts.models import (
     Campaign,
     Contact,
@@ -41,6 +44,53 @@ class SetupChoiceField(forms.ModelChoiceField):
     """A select of a short setup list (salespeople, templates, groups, campaigns ...)."""
 
     iterator = ListChoiceIterator
+
+
+class BuiltOnceChoiceField(SetupChoiceField):
+    """A `SetupChoiceField` whose chosen object (by primary key) is read by SQL compiled once
+    per process (contacts/built_once.py): the wizard validates its stored step 1 on every
+    request, and compiling those reads cost several times what running them does.
+
+    Only the declared queryset is read that way; one set on a form's field later (a narrower
+    list for one form) is read as `ModelChoiceField` reads it.
+    """
+
+    def __init__(self, queryset, **kwargs):
+        super().__init__(queryset, **kwargs)
+        if self.to_field_name:
+            raise ImproperlyConfigured("BuiltOnceChoiceField chooses by primary key")
+        declared = self.queryset
+        self._lookup = BuiltOnceQuery(lambda pk: declared.filter(pk=pk).order_by(), pk=-918273645)
+
+    def _set_queryset(self, queryset):
+        super()._set_queryset(queryset)
+        self._lookup = None
+
+    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+
+    def __deepcopy__(self, memo):
+        result = super().__deepcopy__(memo)  # sets the (same) queryset again
+        result._lookup = self._lookup
+        return result
+
+    def to_python(self, value):
+        if self._lookup is None or value in self.empty_values or isinstance(value, Model):
+            return super().to_python(value)
+        self.validate_no_null_characters(value)
+        key = self.queryset.model._meta.pk
+        try:
+            pk = key.get_prep_value(value)
+        except (ValueError, TypeError):
+            pk = None
+        # As the ORM's lookup: a number out of the column's range matches nothing.
+        low, high = connections[self.queryset.db].ops.integer_field_range(key.get_internal_type())
+        if type(pk) is int and (low is None or low <= pk) and (high is None or pk <= high):
+            found = self._lookup.fetch(pk=pk)
+            if len(found) == 1:
+                return found[0]
+        raise ValidationError(
+            self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+        )
 
 
 def selectable_salespeople(current_id: int | None = None):

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from contacts.forms import DateInput, SetupChoiceField
+from contacts.forms import BuiltOnceChoiceField, DateInput, SetupChoiceField
 from contacts.models import (
     Campaign,
     Contact,
@@ -35,7 +35,9 @@ LANGUAGE_CHOICES = [DEFAULT_CHOICE, *Language.choices]
 
 class TypeForm(forms.Form):
     contact = ContactNumberField(label=_("Contact No."), required=True, search=True)
-    template = SetupChoiceField(
+    # Step 1 is validated again on every request of the wizard: its choices are read by SQL
+    # compiled once.
+    template = BuiltOnceChoiceField(
         InteractionTemplate.objects.select_related("group").order_by("code"),
         label=_("Interaction Template"),
         empty_label=_("Choose a template"),
@@ -47,7 +49,7 @@ class TypeForm(forms.Form):
         help_text=_("Left empty, the template's description is used."),
     )
     # "Show more"
-    salesperson = SetupChoiceField(
+    salesperson = BuiltOnceChoiceField(
         Salesperson.objects.filter(blocked=False).order_by("name"),
         label=_("Salesperson"),
         required=False,

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
 from contacts.built_once import BuiltOnceQuery
+from contacts.models import Salesperson
 from interactions.models import InteractionDraft, InteractionTemplate
 from interactions.selectors import get_draft_for_user
+from interactions.wizard_forms import TypeForm
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +113,46 @@ def test_get_draft_for_user_is_one_query_and_a_404_for_a_malformed_id(rf, draft,
     assert len(queries) == 1
     with pytest.raises(Http404):
         get_draft_for_user(request, "not-a-uuid")
+
+
+# --- BuiltOnceChoiceField: step 1's template and salesperson -------------------------------
+
+
+def test_built_once_choice_field_cleans_to_the_chosen_object_in_one_query():
+    template = factories.TemplateFactory()
+    field = TypeForm().fields["template"]
+    field.clean(str(template.pk))  # compiled
+    with CaptureQueriesContext(connection) as queries:
+        chosen = TypeForm().fields["template"].clean(str(template.pk))
+        assert chosen.group.code == template.group.code  # select_related as declared
+    assert len(queries) == 1
+    assert chosen == template
+    assert fields(chosen) == fields(InteractionTemplate.objects.get(pk=template.pk))
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", "-1", "99999999999999999999999", "12\x00"])
+def test_built_once_choice_field_refuses_what_is_no_choice(value):
+    factories.TemplateFactory()
+    with pytest.raises(ValidationError) as refused:
+        TypeForm().fields["template"].clean(value)
+    assert refused.value.code in ("invalid_choice", "null_characters_not_allowed")
+
+
+def test_built_once_choice_field_keeps_the_declared_filter():
+    blocked = factories.SalespersonFactory(blocked=True)
+    active = factories.SalespersonFactory(blocked=False)
+    field = TypeForm().fields["salesperson"]
+    assert field.clean(str(active.pk)) == active
+    with pytest.raises(ValidationError):
+        field.clean(str(blocked.pk))
+    assert field.clean("") is None
+
+
+def test_built_once_choice_field_reads_a_queryset_set_later_the_orms_way():
+    first, second = factories.SalespersonFactory(), factories.SalespersonFactory()
+    form = TypeForm()
+    form.fields["salesperson"].queryset = Salesperson.objects.filter(pk=second.pk)
+    with pytest.raises(ValidationError):
+        form.fields["salesperson"].clean(str(first.pk))
+    assert form.fields["salesperson"].clean(str(second.pk)) == second
+    assert TypeForm().fields["salesperson"].clean(str(first.pk)) == first  # others unchanged
