@@ -52,6 +52,15 @@ class BuiltOnceQuery:
         # whose converters it applies to the rows.
         self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+    @staticmethod
+    def can_build(queryset: QuerySet) -> bool:
+        """Whether the queryset's instances come from its one SQL statement alone."""
+        return (
+            queryset._iterable_class is ModelIterable
+            and not queryset._prefetch_related_lookups
+            and not queryset._known_related_objects
+        )
+
     def fetch(self, **values: Any) -> list[Model]:
         for name, stand_in in self.stand_ins.items():
             if type(values.get(name)) is not type(stand_in):
@@ -77,11 +86,7 @@ class BuiltOnceQuery:
 
     def _compile(self) -> _Compiled:
         queryset = self.build(**self.stand_ins)
-        if (
-            queryset._iterable_class is not ModelIterable
-            or queryset._prefetch_related_lookups
-            or queryset._known_related_objects
-        ):
+        if not self.can_build(queryset):
             raise ImproperlyConfigured("BuiltOnceQuery takes a plain queryset of model instances")
         db = queryset.db
         compiler = queryset.query.get_compiler(using=db)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import connections
 from django.db.models import Model, Q
@@ -36,56 +37,85 @@ class ListChoiceIterator(ModelChoiceIterator):
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in self.queryset.all():
+        built_once = getattr(self.field, "_built_once", None)
+        objects = built_once.choices.fetch() if built_once else self.queryset.all()
+        for obj in objects:
             yield self.choice(obj)
 
 
+# A stand-in for the chosen key of each type (contacts/built_once.py): never a real key.
+_KEY_STAND_INS = {int: -918273645, str: "\x00built once"}
+
+
+@dataclass(frozen=True)
+class _BuiltOnceReads:
+    choices: BuiltOnceQuery
+    lookup: BuiltOnceQuery | None  # by the field's key, when it is a number or a text
+
+
 class SetupChoiceField(forms.ModelChoiceField):
-    """A select of a short setup list (salespeople, templates, groups, campaigns ...)."""
+    """A select of a short setup list (salespeople, templates, groups, campaigns ...).
+
+    Its list and its chosen object are read by SQL compiled once per process
+    (contacts/built_once.py): every list page's filters and every wizard step read them, and
+    compiling those small reads cost several times what running them does. Only the declared
+    queryset is read that way; one set on a form's field later (a narrower list for one form)
+    is read as `ModelChoiceField` reads it.
+    """
 
     iterator = ListChoiceIterator
 
-
-class BuiltOnceChoiceField(SetupChoiceField):
-    """A `SetupChoiceField` whose chosen object (by primary key) is read by SQL compiled once
-    per process (contacts/built_once.py): the wizard validates its stored step 1 on every
-    request, and compiling those reads cost several times what running them does.
-
-    Only the declared queryset is read that way; one set on a form's field later (a narrower
-    list for one form) is read as `ModelChoiceField` reads it.
-    """
-
     def __init__(self, queryset, **kwargs):
         super().__init__(queryset, **kwargs)
-        if self.to_field_name:
-            raise ImproperlyConfigured("BuiltOnceChoiceField chooses by primary key")
         declared = self.queryset
-        self._lookup = BuiltOnceQuery(lambda pk: declared.filter(pk=pk).order_by(), pk=-918273645)
+        if not BuiltOnceQuery.can_build(declared):
+            return
+        key = declared.model._meta.get_field(self.to_field_name or declared.model._meta.pk.name)
+        kind = key.get_internal_type()
+        if kind.endswith(("AutoField", "IntegerField")):
+            stand_in = _KEY_STAND_INS[int]
+        else:
+            stand_in = _KEY_STAND_INS.get(str) if kind in ("CharField", "SlugField") else None
+        lookup = None
+        if stand_in is not None:
+            lookup = BuiltOnceQuery(
+                lambda value: declared.filter(**{key.name: value}).order_by(), value=stand_in
+            )
+        self._built_once = _BuiltOnceReads(choices=BuiltOnceQuery(lambda: declared), lookup=lookup)
 
     def _set_queryset(self, queryset):
         super()._set_queryset(queryset)
-        self._lookup = None
+        self._built_once = None
 
     queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
 
     def __deepcopy__(self, memo):
         result = super().__deepcopy__(memo)  # sets the (same) queryset again
-        result._lookup = self._lookup
+        result._built_once = self._built_once
         return result
 
     def to_python(self, value):
-        if self._lookup is None or value in self.empty_values or isinstance(value, Model):
+        lookup = self._built_once and self._built_once.lookup
+        if lookup is None or value in self.empty_values or isinstance(value, Model):
             return super().to_python(value)
         self.validate_no_null_characters(value)
-        key = self.queryset.model._meta.pk
+        key = self.queryset.model._meta.get_field(
+            self.to_field_name or self.queryset.model._meta.pk.name
+        )
         try:
-            pk = key.get_prep_value(value)
+            value_for_sql = key.get_prep_value(value)
         except (ValueError, TypeError):
-            pk = None
-        # As the ORM's lookup: a number out of the column's range matches nothing.
-        low, high = connections[self.queryset.db].ops.integer_field_range(key.get_internal_type())
-        if type(pk) is int and (low is None or low <= pk) and (high is None or pk <= high):
-            found = self._lookup.fetch(pk=pk)
+            value_for_sql = None
+        if type(value_for_sql) is int:
+            # As the ORM's lookup: a number out of the column's range matches nothing.
+            ops = connections[self.queryset.db].ops
+            low, high = ops.integer_field_range(key.get_internal_type())
+            if (low is not None and value_for_sql < low) or (
+                high is not None and value_for_sql > high
+            ):
+                value_for_sql = None
+        if type(value_for_sql) in _KEY_STAND_INS:
+            found = lookup.fetch(value=value_for_sql)
             if len(found) == 1:
                 return found[0]
         raise ValidationError(

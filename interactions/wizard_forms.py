@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from contacts.forms import BuiltOnceChoiceField, DateInput, SetupChoiceField
+from contacts.forms import DateInput, SetupChoiceField
 from contacts.models import (
     Campaign,
     Contact,
@@ -35,9 +35,7 @@ LANGUAGE_CHOICES = [DEFAULT_CHOICE, *Language.choices]
 
 class TypeForm(forms.Form):
     contact = ContactNumberField(label=_("Contact No."), required=True, search=True)
-    # Step 1 is validated again on every request of the wizard: its choices are read by SQL
-    # compiled once.
-    template = BuiltOnceChoiceField(
+    template = SetupChoiceField(
         InteractionTemplate.objects.select_related("group").order_by("code"),
         label=_("Interaction Template"),
         empty_label=_("Choose a template"),
@@ -49,7 +47,7 @@ class TypeForm(forms.Form):
         help_text=_("Left empty, the template's description is used."),
     )
     # "Show more"
-    salesperson = BuiltOnceChoiceField(
+    salesperson = SetupChoiceField(
         Salesperson.objects.filter(blocked=False).order_by("name"),
         label=_("Salesperson"),
         required=False,
