@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 import pytest
@@ -10,8 +11,11 @@ from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
+from contacts import views as contact_views
 from contacts.built_once import BuiltOnceQuery
-from contacts.models import Salesperson
+from contacts.models import Contact, Salesperson
+from contacts.selectors import get_contact_for_user
+from interactions.forms import EntryFilterForm
 from interactions.models import InteractionDraft, InteractionTemplate
 from interactions.selectors import get_draft_for_user
 from interactions.wizard_forms import TypeForm
@@ -156,3 +160,73 @@ def test_built_once_choice_field_reads_a_queryset_set_later_the_orms_way():
         form.fields["salesperson"].clean(str(first.pk))
     assert form.fields["salesperson"].clean(str(second.pk)) == second
     assert TypeForm().fields["salesperson"].clean(str(first.pk)) == first  # others unchanged
+
+
+def test_setup_choice_field_lists_its_choices_in_one_query_each_time():
+    templates = [factories.TemplateFactory() for _ in range(3)]
+    # Iterated as the selects iterate it (list() would ask for a COUNT first).
+    choices = [(value, label) for value, label in TypeForm().fields["template"].choices]
+    with CaptureQueriesContext(connection) as queries:
+        choices = [(value, label) for value, label in TypeForm().fields["template"].choices]
+    assert len(queries) == 1
+    assert [str(value) for value, _ in choices[1:]] == [
+        str(t.pk) for t in sorted(templates, key=lambda t: t.code)
+    ]
+    new = factories.TemplateFactory()  # never a list kept: each form reads it again
+    assert str(new.pk) in [str(value) for value, _ in TypeForm().fields["template"].choices]
+
+
+def test_setup_choice_field_by_code_finds_the_same_as_the_orm():
+    salesperson = factories.SalespersonFactory(code="BRAM")
+    form = EntryFilterForm({"salesperson": "BRAM"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["salesperson"] == salesperson
+    for refused in ("bram", "NOBODY", "BRAM\x00"):
+        assert not EntryFilterForm({"salesperson": refused}).is_valid()
+
+
+def test_get_contact_for_user_is_one_query_and_a_404_for_unknown_ids(rf, owner, client):
+    company = factories.CompanyFactory()
+    person = factories.PersonFactory(company=company, salesperson=factories.SalespersonFactory())
+    request = rf.get("/")
+    request.user = owner
+    get_contact_for_user(request, person.pk)
+    with CaptureQueriesContext(connection) as queries:
+        found = get_contact_for_user(request, person.pk)
+        assert found.company.name == company.name
+        assert found.salesperson.code == person.salesperson.code
+    assert len(queries) == 1
+    assert fields(found) == fields(Contact.objects.get(pk=person.pk))
+    for unknown in (0, -1, person.pk + 10**6, 2**63, 2**70):
+        with pytest.raises(Http404):
+            get_contact_for_user(request, unknown)
+    client.force_login(owner)
+    assert client.get(f"/contacts/{2**70}/").status_code == 404
+
+
+def test_card_histories_are_the_entries_the_orm_gives():
+    company = factories.CompanyFactory()
+    person = factories.PersonFactory(company=company)
+    salesperson = factories.SalespersonFactory()
+    for day in range(1, 25):
+        factories.LogEntryFactory(
+            contact=person,
+            contact_company=company,
+            salesperson=salesperson,
+            date=datetime.date(2026, 1, day),
+            canceled=day % 5 == 0,
+        )
+    cards = [
+        ("contact", person, person.log_entries),
+        ("contact_company", company, company.company_log_entries),
+        ("salesperson", salesperson, salesperson.log_entries),
+    ]
+    for relation, record, entries in cards:
+        expected = list(contact_views._entries_shown(entries))
+        history = contact_views._HISTORY[relation].fetch(owner=record.pk)
+        assert [entry.pk for entry in history] == [entry.pk for entry in expected]
+        assert len(history) == contact_views.HISTORY_SIZE
+        with CaptureQueriesContext(connection) as queries:
+            titles = [(entry.title, entry.contact.name, entry.date) for entry in history]
+        assert len(queries) == 0
+        assert titles == [(entry.title, entry.contact.name, entry.date) for entry in expected]
