@@ -1,4 +1,5 @@
-"""Queries compiled once per process (contacts/built_once.py) give what their queryset gives."""
+"""Reads compiled once per process (contacts/built_once.py) give what their queryset gives; link
+prefixes kept per process follow the script prefix."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
+from django.urls import set_script_prefix
 
 from contacts import views as contact_views
 from contacts.built_once import BuiltOnceQuery
 from contacts.models import Contact, Salesperson
 from contacts.selectors import get_contact_for_user
+from contacts.web import link_prefix
 from interactions.forms import EntryFilterForm
 from interactions.models import InteractionDraft, InteractionTemplate
 from interactions.selectors import get_draft_for_user
@@ -230,3 +233,13 @@ def test_card_histories_are_the_entries_the_orm_gives():
             titles = [(entry.title, entry.contact.name, entry.date) for entry in history]
         assert len(queries) == 0
         assert titles == [(entry.title, entry.contact.name, entry.date) for entry in expected]
+
+
+def test_link_prefixes_kept_per_process_follow_the_script_prefix():
+    assert link_prefix("contacts:contact_detail") == "/contacts/"
+    set_script_prefix("/crm/")
+    try:
+        assert link_prefix("contacts:contact_detail") == "/crm/contacts/"
+    finally:
+        set_script_prefix("/")
+    assert link_prefix("contacts:contact_detail") == "/contacts/"
