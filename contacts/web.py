@@ -66,6 +66,14 @@ def render_rows(template_name: str, context: dict) -> SafeString:
     return mark_safe(html.strip())  # noqa: S308 (autoescaped by the Jinja2 engine)
 
 
+def id_from(value: str) -> int | None:
+    """A key typed or posted as text, or None: ASCII digits only (`str.isdigit` also takes "²",
+    which `int` refuses) and at most 18 of them, so it fits a bigint key."""
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
 def next_url(request: HttpRequest, default: str) -> str:
     """Where to go back to after an action: the posted ``next`` if it is one of ours."""
     url = request.POST.get("next") or request.GET.get("next") or ""

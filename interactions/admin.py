@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 
 from contacts.admin import EstimatedCountPaginator, TrackedAdminMixin
 from contacts.models import Contact
+from contacts.web import id_from
 from interactions.models import (
     NEWEST_FIRST,
     InteractionComment,
@@ -250,8 +251,8 @@ class InteractionLogEntryAdmin(TrackedAdminMixin, admin.ModelAdmin):
         if len(contact_keys) <= self.search_contact_limit:
             contacts = contact_keys
         match = Q(segment_no=term) | Q(contact__in=contacts)
-        if term.isdigit() and len(term) <= 18:  # beyond that it cannot be a bigint
-            match |= Q(pk=int(term))
+        if (key := id_from(term)) is not None:
+            match |= Q(pk=key)
         return queryset.filter(match), False
 
     @admin.action(description=_("Cancel selected entries"), permissions=["cancel"])

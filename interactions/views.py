@@ -37,7 +37,15 @@ from contacts.forms import PeriodForm
 from contacts.models import CorrespondenceType
 from contacts.selectors import get_contact_for_user, get_salesperson_for_user
 from contacts.services import RecordGone
-from contacts.web import SetupPages, delete_page, link_prefix, next_url, render_rows, save_form
+from contacts.web import (
+    SetupPages,
+    delete_page,
+    id_from,
+    link_prefix,
+    next_url,
+    render_rows,
+    save_form,
+)
 from interactions import csv_export, selectors, services
 from interactions.forms import (
     EVALUATION_CHOICES,
@@ -660,8 +668,7 @@ group_create, group_edit, group_delete = SetupPages(
 
 
 def _posted_id(request: HttpRequest, name: str) -> int | None:
-    value = request.POST.get(name, "")
-    return int(value) if value.isdigit() else None
+    return id_from(request.POST.get(name, ""))
 
 
 @require_POST

@@ -24,6 +24,7 @@ from contacts.models import (
     Language,
     Salesperson,
 )
+from contacts.web import id_from
 from interactions.forms import ContactNumberField
 from interactions.merge import validate_merge_fields
 from interactions.models import (
@@ -161,8 +162,8 @@ class LoggedSegmentField(forms.CharField):
         if not value:
             return None
         match = Q(segment_no__iexact=value)
-        if value.isdigit():
-            match |= Q(pk=int(value))
+        if (key := id_from(value)) is not None:
+            match |= Q(pk=key)
         logged = LoggedSegment.objects.filter(match).order_by("-pk").first()
         if logged is None:
             raise forms.ValidationError(

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from contacts.models import CorrespondenceType, Language, MarketingSetup
 from contacts.services import RecordGone
-from contacts.web import link_prefix, render_rows
+from contacts.web import id_from, link_prefix, render_rows
 from interactions import csv_export
 from interactions.models import InteractionLogEntry
 from interactions.services import draft_start
@@ -319,7 +319,8 @@ def segment_reuse(request: HttpRequest, segment: Segment) -> HttpResponse:
 @require_POST
 @segment_change_view
 def lines_remove(request: HttpRequest, segment: Segment) -> HttpResponse:
-    line_ids = [int(value) for value in request.POST.getlist("line") if value.isdigit()]
+    keys = (id_from(value) for value in request.POST.getlist("line"))
+    line_ids = [key for key in keys if key is not None]
     if not line_ids:
         messages.error(request, _("Select the lines to remove first."))
         return redirect(segment)
@@ -360,12 +361,12 @@ def _step_done(step) -> str:
 @segment_change_view
 def segment_go_back(request: HttpRequest, segment: Segment) -> HttpResponse:
     """`Go Back`: undo the last step; the form names the step the user saw as last."""
-    number = request.POST.get("step", "")
-    if not number.isdigit():
+    number = id_from(request.POST.get("step", ""))
+    if number is None:
         messages.error(request, _("Choose the step to undo from the segment page."))
         return redirect(segment)
     try:
-        gone = services.segment_go_back(segment=segment, user=request.user, step=int(number))
+        gone = services.segment_go_back(segment=segment, user=request.user, step=number)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(segment)

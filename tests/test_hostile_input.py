@@ -431,6 +431,31 @@ def test_out_of_range_numbers_dates_and_long_strings_in_filters_are_refused(clie
         assert response.status_code < 500, ("wizard_start", param)
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "12\u00b2", "1" * 19, "9" * 20])
+def test_keys_posted_as_text_that_int_refuses_or_a_bigint_cannot_hold_are_no_key(
+    client, staff, manager, value
+):
+    """str.isdigit() takes a superscript two, which int() refuses; 19 digits overflow a bigint."""
+    from segments.forms import ReuseForm
+
+    segment = factories.SegmentFactory()
+    client.force_login(manager)
+    response = client.post(reverse("interactions:wizard_start"), {"contact": value})
+    assert response.status_code == 302, response.status_code
+    response = client.post(reverse("segments:lines_remove", args=[segment.pk]), {"line": value})
+    assert response.status_code == 302
+    response = client.post(reverse("segments:segment_go_back", args=[segment.pk]), {"step": value})
+    assert response.status_code == 302
+    form = ReuseForm({"logged_segment": value})
+    assert not form.is_valid()
+    assert "logged_segment" in form.errors
+    client.force_login(staff)
+    response = client.get(
+        reverse("admin:interactions_interactionlogentry_changelist"), {"q": value}
+    )
+    assert response.status_code == 200
+
+
 @pytest.mark.parametrize("pk", [0, 2**31, 2**63, 10**30])
 def test_ids_out_of_range_in_the_url_are_a_404(client, owner, pk):
     client.force_login(owner)
