@@ -16,12 +16,11 @@ database as it is).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
@@ -30,7 +29,7 @@ from django.db.models.query import ModelIterable, get_related_populators
 @dataclass(frozen=True)
 class _Compiled:
     db: str
-    sql: str
+    sql: str | None  # None: the queryset can match nothing (`.none()`), so no query runs
     params: list[tuple[str | None, Any]]  # (stand-in name or None for a fixed value, value)
     compiler: Any  # the SQLCompiler after as_sql(): its select, klass_info and converters
     model: type[Model]
@@ -48,9 +47,6 @@ class BuiltOnceQuery:
         self.build = build
         self.stand_ins = stand_ins
         self._db: str | None = None
-        # Per connection (one a thread): the compiler keeps the connection it compiled for,
-        # whose converters it applies to the rows.
-        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     @staticmethod
     def can_build(queryset: QuerySet) -> bool:
@@ -67,7 +63,9 @@ class BuiltOnceQuery:
                 raise TypeError(f"{name} must be a {type(stand_in).__name__}: {values.get(name)!r}")
         if values.keys() != self.stand_ins.keys():
             raise TypeError(f"expected the values {sorted(self.stand_ins)}, got {sorted(values)}")
-        compiled = (self._db and self._compiled.get(connections[self._db])) or self._compile()
+        compiled = (self._db and _compiled_on(connections[self._db]).get(self)) or self._compile()
+        if compiled.sql is None:
+            return []
         params = [fixed if name is None else values[name] for name, fixed in compiled.params]
         with connections[compiled.db].cursor() as cursor:
             cursor.execute(compiled.sql, params)
@@ -90,7 +88,14 @@ class BuiltOnceQuery:
             raise ImproperlyConfigured("BuiltOnceQuery takes a plain queryset of model instances")
         db = queryset.db
         compiler = queryset.query.get_compiler(using=db)
-        sql, fixed = compiler.as_sql()
+        try:
+            sql, fixed = compiler.as_sql()
+        except EmptyResultSet:  # as the ORM, which answers such a queryset without a query
+            self._db = db
+            compiled = _compiled_on(connections[db])[self] = _Compiled(
+                db, None, [], None, queryset.model, slice(0), [], [], {}
+            )
+            return compiled
         params = []
         for value in fixed:
             names = [
@@ -106,7 +111,7 @@ class BuiltOnceQuery:
         select, klass_info = compiler.select, compiler.klass_info
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         self._db = db
-        compiled = self._compiled[connections[db]] = _Compiled(
+        compiled = _compiled_on(connections[db])[self] = _Compiled(
             db=db,
             sql=sql,
             params=params,
@@ -118,3 +123,9 @@ class BuiltOnceQuery:
             annotations=dict(compiler.annotation_col_map or {}),
         )
         return compiled
+
+
+def _compiled_on(connection) -> dict[BuiltOnceQuery, _Compiled]:
+    """The queries compiled for this connection (one a thread): the compiler keeps the
+    connection whose converters it applies to the rows, so the two go together."""
+    return connection.__dict__.setdefault("_built_once_queries", {})

@@ -4,11 +4,12 @@ prefixes kept per process follow the script prefix."""
 from __future__ import annotations
 
 import datetime
+import threading
 import uuid
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.db import connection
+from django.db import connection, connections
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.urls import set_script_prefix
@@ -122,7 +123,7 @@ def test_get_draft_for_user_is_one_query_and_a_404_for_a_malformed_id(rf, draft,
         get_draft_for_user(request, "not-a-uuid")
 
 
-# --- BuiltOnceChoiceField: step 1's template and salesperson -------------------------------
+# --- SetupChoiceField read built once: step 1's template and salesperson -------------------------
 
 
 def test_built_once_choice_field_cleans_to_the_chosen_object_in_one_query():
@@ -243,3 +244,28 @@ def test_link_prefixes_kept_per_process_follow_the_script_prefix():
     finally:
         set_script_prefix("/")
     assert link_prefix("contacts:contact_detail") == "/contacts/"
+
+
+def test_a_built_once_query_of_nothing_runs_no_query():
+    nothing = BuiltOnceQuery(lambda pk: Contact.objects.none().filter(pk=pk), pk=-1)
+    with CaptureQueriesContext(connection) as queries:
+        assert nothing.fetch(pk=1) == []
+    assert len(queries) == 0
+
+
+def test_queries_compiled_for_a_thread_go_with_its_connection():
+    """Kept on the connection, not in a table the compiler's own reference would keep alive."""
+    query = BuiltOnceQuery(lambda pk: Contact.objects.filter(pk=pk), pk=-1)
+
+    def in_a_thread():
+        query.fetch(pk=1)
+        kept = connections["default"].__dict__.get("_built_once_queries", {})
+        connections["default"].close()
+        return query in kept
+
+    results = []
+    thread = threading.Thread(target=lambda: results.append(in_a_thread()))
+    thread.start()
+    thread.join()
+    assert results == [True]
+    assert query not in connections["default"].__dict__.get("_built_once_queries", {})

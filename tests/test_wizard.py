@@ -100,6 +100,19 @@ def finish(client, draft_id):
 # --- the happy path ---------------------------------------------------------------------------
 
 
+def test_the_related_step_of_a_person_without_a_company_offers_no_opportunity(owner_client, call):
+    """Its opportunity select is empty (`.none()`): shown and posted without a server error."""
+    loner = factories.PersonFactory(company=None)
+    draft_id = start(owner_client, contact=loner.pk)
+    post_step(owner_client, draft_id, "type", type_data(loner, call))
+    response = owner_client.get(step_url(draft_id, "related"))
+    assert response.status_code == 200
+    assert 'name="related-opportunity"' in response.content.decode()
+    response = post_step(owner_client, draft_id, "related", {"opportunity": "5"})
+    assert response.status_code == 200
+    assert "opportunity" in response.context["form"].errors
+
+
 def test_wizard_from_a_contact_logs_exactly_one_entry_with_template_defaults(
     owner_client, owner, person, call
 ):
