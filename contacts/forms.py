@@ -72,7 +72,9 @@ class SetupChoiceField(forms.ModelChoiceField):
             return
         key = declared.model._meta.get_field(self.to_field_name or declared.model._meta.pk.name)
         kind = key.get_internal_type()
-        if kind.endswith(("AutoField", "IntegerField")):
+        if kind in ("AutoField", "BigAutoField", "IntegerField", "BigIntegerField"):
+            # Signed 32 or 64 bits: the stand-in is in range (a positive or small integer
+            # column's range would make the compiled filter match nothing, whatever the value).
             stand_in = _KEY_STAND_INS[int]
         else:
             stand_in = _KEY_STAND_INS.get(str) if kind in ("CharField", "SlugField") else None

@@ -16,6 +16,7 @@ from django.urls import set_script_prefix
 
 from contacts import views as contact_views
 from contacts.built_once import BuiltOnceQuery
+from contacts.forms import SetupChoiceField
 from contacts.models import Contact, Salesperson
 from contacts.selectors import get_contact_for_user
 from contacts.web import link_prefix
@@ -269,3 +270,13 @@ def test_queries_compiled_for_a_thread_go_with_its_connection():
     thread.join()
     assert results == [True]
     assert query not in connections["default"].__dict__.get("_built_once_queries", {})
+
+
+def test_setup_choice_field_keyed_by_a_positive_integer_finds_its_choice():
+    """The number stand-in is below a positive integer column's range: such a key is read the
+    ORM's way, not by a filter compiled to match nothing."""
+    from segments.models import SegmentStep
+
+    step = SegmentStep.objects.create(segment=factories.SegmentFactory(), number=3, action="add")
+    field = SetupChoiceField(SegmentStep.objects.all(), to_field_name="number")
+    assert field.clean("3") == step
