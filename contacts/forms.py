@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import connections
-from django.db.models import Model, Q
+from django.db.models import Field, Model, Q
 from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
@@ -49,8 +49,9 @@ _KEY_STAND_INS = {int: -918273645, str: "\x00built once"}
 
 @dataclass(frozen=True)
 class _BuiltOnceReads:
+    key: Field  # the declared queryset's key: to_field_name or the primary key
     choices: BuiltOnceQuery
-    lookup: BuiltOnceQuery | None  # by the field's key, when it is a number or a text
+    lookup: BuiltOnceQuery | None  # by the key, when it is a number or a text
 
 
 class SetupChoiceField(forms.ModelChoiceField):
@@ -83,7 +84,9 @@ class SetupChoiceField(forms.ModelChoiceField):
             lookup = BuiltOnceQuery(
                 lambda value: declared.filter(**{key.name: value}).order_by(), value=stand_in
             )
-        self._built_once = _BuiltOnceReads(choices=BuiltOnceQuery(lambda: declared), lookup=lookup)
+        self._built_once = _BuiltOnceReads(
+            key=key, choices=BuiltOnceQuery(lambda: declared), lookup=lookup
+        )
 
     def _set_queryset(self, queryset):
         super()._set_queryset(queryset)
@@ -101,9 +104,7 @@ class SetupChoiceField(forms.ModelChoiceField):
         if lookup is None or value in self.empty_values or isinstance(value, Model):
             return super().to_python(value)
         self.validate_no_null_characters(value)
-        key = self.queryset.model._meta.get_field(
-            self.to_field_name or self.queryset.model._meta.pk.name
-        )
+        key = self._built_once.key
         try:
             value_for_sql = key.get_prep_value(value)
         except (ValueError, TypeError):
