@@ -58,11 +58,7 @@ class BuiltOnceQuery:
         )
 
     def fetch(self, **values: Any) -> list[Model]:
-        for name, stand_in in self.stand_ins.items():
-            if type(values.get(name)) is not type(stand_in):
-                raise TypeError(f"{name} must be a {type(stand_in).__name__}: {values.get(name)!r}")
-        if values.keys() != self.stand_ins.keys():
-            raise TypeError(f"expected the values {sorted(self.stand_ins)}, got {sorted(values)}")
+        _check_values(values, self.stand_ins)
         compiled = (self._db and _compiled_on(connections[self._db]).get(self)) or self._compile()
         if compiled.sql is None:
             return []
@@ -96,18 +92,7 @@ class BuiltOnceQuery:
                 db, None, [], None, queryset.model, slice(0), [], [], {}
             )
             return compiled
-        params = []
-        for value in fixed:
-            names = [
-                name
-                for name, stand_in in self.stand_ins.items()
-                if type(value) is type(stand_in) and value == stand_in
-            ]
-            params.append((names[0] if names else None, value))
-        if sorted(name for name, _ in params if name) != sorted(self.stand_ins):
-            raise ImproperlyConfigured(
-                f"each stand-in must be one parameter of the SQL: {params!r} for {sql}"
-            )
+        params = _named_params(sql, fixed, self.stand_ins)
         select, klass_info = compiler.select, compiler.klass_info
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         self._db = db
@@ -125,7 +110,93 @@ class BuiltOnceQuery:
         return compiled
 
 
-def _compiled_on(connection) -> dict[BuiltOnceQuery, _Compiled]:
+def _compiled_on(connection) -> dict:
     """The queries compiled for this connection (one a thread): the compiler keeps the
     connection whose converters it applies to the rows, so the two go together."""
     return connection.__dict__.setdefault("_built_once_queries", {})
+
+
+class BuiltOnceAggregate:
+    """``build(**stand_ins)`` returns a queryset and the aggregates to take of it (as for
+    `QuerySet.aggregate`); ``fetch(**values)`` returns those figures for values of the same
+    names and types, by the SQL the ORM writes for the stand-ins, compiled once per process.
+
+    An aggregate's SQL, compiled, cost the contact card ~1.4 ms of CPU a request; run, 0.2 ms.
+    The figures are the database's as they come: right for counts, sums and maxima of numbers
+    and dates, which need no conversion (its tests compare them with the ORM's).
+    """
+
+    def __init__(
+        self, build: Callable[..., tuple[QuerySet, dict[str, Any]]], **stand_ins: Any
+    ) -> None:
+        self.build = build
+        self.stand_ins = stand_ins
+        self._db: str | None = None
+
+    def fetch(self, **values: Any) -> dict[str, Any]:
+        _check_values(values, self.stand_ins)
+        compiled = self._db and _compiled_on(connections[self._db]).get(self)
+        if not compiled:
+            compiled = self._compile()
+        sql, params, names = compiled
+        if sql is None:  # the ORM runs no query (a queryset that can match nothing)
+            queryset, aggregates = self.build(**values)
+            return queryset.aggregate(**aggregates)
+        with connections[self._db].cursor() as cursor:
+            cursor.execute(sql, [fixed if name is None else values[name] for name, fixed in params])
+            return dict(zip(names, cursor.fetchone(), strict=True))
+
+    def _compile(self) -> tuple[str | None, list, list[str]]:
+        """The statement `aggregate()` would run for the stand-ins, caught before it runs."""
+        queryset, aggregates = self.build(**self.stand_ins)
+        statements = []
+
+        def catch(execute, sql, params, many, context):
+            statements.append((sql, params))
+            raise _Caught
+
+        connection = connections[queryset.db]
+        # Not in the query log either (a test's query count): the statement never runs.
+        logged, connection.force_debug_cursor = connection.force_debug_cursor, False
+        try:
+            with connection.execute_wrapper(catch):
+                queryset.aggregate(**aggregates)
+        except _Caught:
+            [(sql, fixed)] = statements
+            compiled = sql, _named_params(sql, fixed, self.stand_ins), list(aggregates)
+        else:
+            compiled = None, [], []
+        finally:
+            connection.force_debug_cursor = logged
+        self._db = queryset.db
+        _compiled_on(connections[self._db])[self] = compiled
+        return compiled
+
+
+class _Caught(Exception):
+    """The statement is caught: it need not run."""
+
+
+def _check_values(values: dict[str, Any], stand_ins: dict[str, Any]) -> None:
+    for name, stand_in in stand_ins.items():
+        if type(values.get(name)) is not type(stand_in):
+            raise TypeError(f"{name} must be a {type(stand_in).__name__}: {values.get(name)!r}")
+    if values.keys() != stand_ins.keys():
+        raise TypeError(f"expected the values {sorted(stand_ins)}, got {sorted(values)}")
+
+
+def _named_params(sql: str, fixed, stand_ins: dict[str, Any]) -> list[tuple[str | None, Any]]:
+    """The SQL's parameters as (the stand-in's name, or None for a fixed value, value)."""
+    params = []
+    for value in fixed:
+        names = [
+            name
+            for name, stand_in in stand_ins.items()
+            if type(value) is type(stand_in) and value == stand_in
+        ]
+        params.append((names[0] if names else None, value))
+    if sorted(name for name, _ in params if name) != sorted(stand_ins):
+        raise ImproperlyConfigured(
+            f"each stand-in must be one parameter of the SQL: {params!r} for {sql}"
+        )
+    return params

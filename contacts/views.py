@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from functools import cache
 
 from django.contrib import messages
@@ -20,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from contacts import selectors, services
-from contacts.built_once import BuiltOnceQuery
+from contacts.built_once import BuiltOnceAggregate, BuiltOnceQuery
 from contacts.forms import (
     CampaignForm,
     ContactForm,
@@ -107,6 +108,44 @@ def _history_of(relation: str) -> BuiltOnceQuery:
 
 
 _HISTORY = {name: _history_of(name) for name in ("contact", "contact_company", "salesperson")}
+
+
+def _statistics_of(relation: str, *, dated_from: bool, dated_to: bool) -> BuiltOnceAggregate:
+    """A card's statistics (`LogEntryQuerySet.statistics`) by SQL compiled once per process,
+    for a period open or bounded at each end (each shape is a statement of its own)."""
+
+    def build(owner: int, **period):
+        entries = Contact._meta.get_field("log_entries").related_model._default_manager
+        entries = entries.filter(**{relation: owner}).active().between(**period)
+        return entries, entries.STATISTICS
+
+    # Stand-ins: each must differ from the statement's fixed values (False, 0, "us").
+    dates = {"date_from": datetime.date(1, 1, 1), "date_to": datetime.date(1, 1, 2)}
+    bounded = {"date_from": dated_from, "date_to": dated_to}
+    return BuiltOnceAggregate(
+        build, owner=-1, **{name: dates[name] for name, given in bounded.items() if given}
+    )
+
+
+_STATISTICS = {
+    (relation, dated_from, dated_to): _statistics_of(
+        relation, dated_from=dated_from, dated_to=dated_to
+    )
+    for relation in ("contact", "contact_company")
+    for dated_from in (False, True)
+    for dated_to in (False, True)
+}
+
+
+def _contact_statistics(contact: Contact, period: PeriodForm) -> dict | None:
+    """The contact card's statistics in the period the form asks for (a company's include its
+    persons'); None while the form has errors."""
+    if not period.is_valid():
+        return None
+    dates = {name: value for name, value in period.period.items() if value is not None}
+    relation = "contact_company" if contact.is_company else "contact"
+    shape = (relation, "date_from" in dates, "date_to" in dates)
+    return _STATISTICS[shape].fetch(owner=contact.pk, **dates)
 
 
 def _card_links() -> dict[str, str]:
@@ -264,8 +303,6 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = selectors.get_contact_for_user(request, pk)
-    # A company's history includes its persons'.
-    entries = contact.company_log_entries if contact.is_company else contact.log_entries
     persons = []
     if contact.is_company:
         persons = list(
@@ -286,7 +323,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history_rows": _history_rows(history, show_contact=contact.is_company, links=links),
             "history_size": HISTORY_SIZE,
             "period": period,
-            "statistics": _statistics(entries, period),
+            "statistics": _contact_statistics(contact, period),
             "links": links,
             "persons": persons[:PERSONS_SHOWN],
             "more_persons": len(persons) > PERSONS_SHOWN,

@@ -188,22 +188,18 @@ class LogEntryQuerySet(models.QuerySet):
             entries = entries.filter(date__lte=date_to)
         return entries
 
-    def statistics(self, date_from=None, date_to=None) -> dict:
-        """Number, cost, duration, the last interaction not failed and the last one initiated by
-        us, of the entries dated in the period (either end may be open)."""
-        from django.db.models import Count, Max, Sum
+    # Number, cost, duration, the last interaction not failed and the last one initiated by us.
+    STATISTICS = {
+        "count": models.Count("id"),
+        "cost": models.Sum("cost", default=0),
+        "duration": models.Sum("duration", default=0),
+        "last_date": models.Max("date", filter=Q(attempt_failed=False)),
+        "last_attempt": models.Max("date", filter=Q(initiated_by=InitiatedBy.US)),
+    }
 
-        return (
-            self.active()
-            .between(date_from, date_to)
-            .aggregate(
-                count=Count("id"),
-                cost=Sum("cost", default=0),
-                duration=Sum("duration", default=0),
-                last_date=Max("date", filter=Q(attempt_failed=False)),
-                last_attempt=Max("date", filter=Q(initiated_by=InitiatedBy.US)),
-            )
-        )
+    def statistics(self, date_from=None, date_to=None) -> dict:
+        """`STATISTICS` of the active entries dated in the period (either end may be open)."""
+        return self.active().between(date_from, date_to).aggregate(**self.STATISTICS)
 
 
 class NamedAttachment(models.Model):

@@ -10,18 +10,24 @@ import uuid
 import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, connections
+from django.db.models import Count, Max
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.urls import set_script_prefix
 
 from contacts import views as contact_views
-from contacts.built_once import BuiltOnceQuery
-from contacts.forms import SetupChoiceField
+from contacts.built_once import BuiltOnceAggregate, BuiltOnceQuery
+from contacts.forms import PeriodForm, SetupChoiceField
 from contacts.models import Contact, Salesperson
 from contacts.selectors import get_contact_for_user
 from contacts.web import link_prefix
 from interactions.forms import EntryFilterForm
-from interactions.models import InteractionDraft, InteractionTemplate
+from interactions.models import (
+    InitiatedBy,
+    InteractionDraft,
+    InteractionLogEntry,
+    InteractionTemplate,
+)
 from interactions.selectors import get_draft_for_user
 from interactions.wizard_forms import TypeForm
 from tests import factories
@@ -235,6 +241,72 @@ def test_card_histories_are_the_entries_the_orm_gives():
             titles = [(entry.title, entry.contact.name, entry.date) for entry in history]
         assert len(queries) == 0
         assert titles == [(entry.title, entry.contact.name, entry.date) for entry in expected]
+
+
+PERIODS = [
+    (None, None),
+    (datetime.date(2026, 1, 10), None),
+    (None, datetime.date(2026, 1, 20)),
+    (datetime.date(2026, 1, 5), datetime.date(2026, 1, 6)),
+    (datetime.date(2027, 1, 1), None),  # nothing in it
+]
+
+
+def test_card_statistics_are_the_figures_the_orm_gives_for_every_period():
+    company = factories.CompanyFactory()
+    person = factories.PersonFactory(company=company)
+    factories.LogEntryFactory(contact=company, date=datetime.date(2026, 1, 3), cost=7)
+    for day in range(1, 25):
+        factories.LogEntryFactory(
+            contact=person,
+            date=datetime.date(2026, 1, day),
+            canceled=day % 5 == 0,
+            attempt_failed=day % 7 == 0,
+            initiated_by=InitiatedBy.US if day % 3 else InitiatedBy.THEM,
+            cost=day,
+            duration=day * 2,
+        )
+    quiet = factories.PersonFactory()  # no entries at all
+    cards = [
+        (person, person.log_entries),
+        (company, company.company_log_entries),
+        (quiet, quiet.log_entries),
+    ]
+    for record, entries in cards:
+        for date_from, date_to in PERIODS:
+            period = PeriodForm({"date_from": date_from or "", "date_to": date_to or ""})
+            with CaptureQueriesContext(connection) as queries:
+                figures = contact_views._contact_statistics(record, period)
+            assert figures == entries.statistics(date_from, date_to), (record, date_from, date_to)
+            assert len(queries) == 1
+    assert contact_views._contact_statistics(person, PeriodForm({"date_from": "x"})) is None
+
+
+def test_a_built_once_aggregate_runs_one_query_from_its_first_call_and_checks_its_values():
+    def build(owner):
+        entries = InteractionLogEntry.objects.filter(contact=owner)
+        return entries, {"count": Count("id"), "last": Max("date")}
+
+    figures = BuiltOnceAggregate(build, owner=-1)
+    entry = factories.LogEntryFactory(date=datetime.date(2026, 2, 1))
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert figures.fetch(owner=entry.contact_id) == {"count": 1, "last": entry.date}
+        assert len(queries) == 1
+    assert figures.fetch(owner=entry.contact_id + 1) == {"count": 0, "last": None}
+    with pytest.raises(TypeError):
+        figures.fetch(owner=str(entry.contact_id))
+    with pytest.raises(TypeError):
+        figures.fetch()
+
+
+def test_a_built_once_aggregate_of_nothing_answers_as_the_orm_does():
+    def build(owner):
+        return InteractionLogEntry.objects.none().filter(contact=owner), {"count": Count("id")}
+
+    with CaptureQueriesContext(connection) as queries:
+        assert BuiltOnceAggregate(build, owner=-1).fetch(owner=1) == {"count": 0}
+    assert len(queries) == 0
 
 
 def test_link_prefixes_kept_per_process_follow_the_script_prefix():
