@@ -87,6 +87,10 @@ PAIRS = {  # label: (the ORM's way, built once)
         lambda: list(cv._entries_shown(contact.log_entries)),
         lambda: cv._HISTORY["contact"].fetch(owner=contact.pk),
     ),
+    "card statistics (no period)": (
+        lambda: contact.log_entries.statistics(),
+        lambda: cv._STATISTICS["contact", False, False].fetch(owner=contact.pk),
+    ),
 }
 
 
