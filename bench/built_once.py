@@ -32,6 +32,9 @@ from interactions.forms import EntryFilterForm  # noqa: E402
 from interactions.models import InteractionDraft, InteractionTemplate  # noqa: E402
 from interactions.selectors import get_draft_for_user  # noqa: E402
 from interactions.wizard_forms import TypeForm  # noqa: E402
+from segments.models import Segment  # noqa: E402
+from segments.selectors import get_segment_for_user, recent_steps  # noqa: E402
+from segments.views import STEPS_SHOWN as STEPS  # noqa: E402
 
 user = get_user_model().objects.get(username="anna")
 request = RequestFactory().get("/")
@@ -40,6 +43,7 @@ draft = InteractionDraft.objects.filter(owner=user).first()
 template = InteractionTemplate.objects.filter(contents__isnull=False).order_by("pk")[0]
 salesperson = Salesperson.objects.filter(blocked=False).first()
 contact = Contact.objects.filter(company__isnull=False, privacy_blocked=False).order_by("pk")[0]
+segment = Segment.objects.order_by("pk")[0]
 SELECTS = ("salesperson", "template", "group", "campaign")
 DRAFT_RELATED = ("contact", "template", "context_contact", "context_salesperson", "context_segment")
 
@@ -86,6 +90,19 @@ PAIRS = {  # label: (the ORM's way, built once)
     "card history (20 entries)": (
         lambda: list(cv._entries_shown(contact.log_entries)),
         lambda: cv._HISTORY["contact"].fetch(owner=contact.pk),
+    ),
+    "segment (get_segment_for_user)": (
+        lambda: get_object_or_404(
+            Segment.objects.select_related(
+                "line_totals", "salesperson", "template", "campaign", "logged_segment", "updated_by"
+            ),
+            pk=segment.pk,
+        ),
+        lambda: get_segment_for_user(request, segment.pk),
+    ),
+    "segment's recent steps": (
+        lambda: list(segment.steps.select_related("created_by").order_by("-number")[:STEPS]),
+        lambda: recent_steps(segment, STEPS),
     ),
     "card statistics (no period)": (
         lambda: contact.log_entries.statistics(),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
+from contacts.built_once import BuiltOnceQuery
 from contacts.models import CorrespondenceType
 from interactions import csv_export
 from interactions.selectors import MAX_ID
@@ -24,21 +26,28 @@ from segments.models import (
 # access helpers apply no owner filter; who may *change* a segment is `Segment.is_editable_by`.
 
 
-def get_segment_for_user(request: HttpRequest, pk: int) -> Segment:
-    """Open or logged (frozen) segment with what its header shows.
+# The segment with what its header shows, by SQL compiled once per process
+# (contacts/built_once.py): only what is shown, and no page shows who created a segment
+# (`is_editable_by` reads ``created_by_id``).
+_SEGMENT = BuiltOnceQuery(
+    lambda pk: (
+        Segment.objects.filter(pk=pk)
+        .select_related(
+            "line_totals", "salesperson", "template", "campaign", "logged_segment", "updated_by"
+        )
+        .order_by()
+    ),
+    pk=-1,
+)
 
-    Only what is shown: each joined table costs query building on every request, and no
-    page shows who created a segment (`is_editable_by` reads ``created_by_id``).
-    """
-    segments = Segment.objects.select_related(
-        "line_totals",
-        "salesperson",
-        "template",
-        "campaign",
-        "logged_segment",
-        "updated_by",
-    )
-    return get_object_or_404(segments, pk=pk)
+
+def get_segment_for_user(request: HttpRequest, pk: int) -> Segment:
+    """Open or logged (frozen) segment with what its header shows; unknown ids are a 404."""
+    # (An id out of the key's range matches nothing, as in the ORM.)
+    found = _SEGMENT.fetch(pk=pk) if type(pk) is int and 0 < pk < 2**63 else []
+    if not found:
+        raise Http404("No segment has this id.")
+    return found[0]
 
 
 def get_logged_segment_for_user(request: HttpRequest, pk: int) -> LoggedSegment:
@@ -177,11 +186,25 @@ def canceled_logged_segments_summary() -> dict:
 def recent_steps(segment: Segment, limit: int) -> list[SegmentStep]:
     """The segment's newest ``limit`` steps, newest first. Steps are numbered 1..n without gaps
     (Go Back removes the last), so the first one's number is how many there are."""
-    return list(segment.steps.select_related("created_by").order_by("-number")[:limit])
+    return _recent_steps(limit).fetch(segment=segment.pk)
+
+
+@functools.cache
+def _recent_steps(limit: int) -> BuiltOnceQuery:
+    """`recent_steps` by SQL compiled once per process (the segment page's every request)."""
+    return BuiltOnceQuery(lambda segment: segment_steps_of(segment)[:limit], segment=-1)
 
 
 def segment_steps(segment: Segment) -> QuerySet[SegmentStep]:
-    return segment.steps.select_related("created_by").order_by("-number")
+    return segment_steps_of(segment.pk)
+
+
+def segment_steps_of(segment_id: int) -> QuerySet[SegmentStep]:
+    return (
+        SegmentStep.objects.filter(segment_id=segment_id)
+        .select_related("created_by")
+        .order_by("-number")
+    )
 
 
 def saved_criteria() -> QuerySet[SavedCriteria]:

@@ -352,3 +352,38 @@ def test_setup_choice_field_keyed_by_a_positive_integer_finds_its_choice():
     step = SegmentStep.objects.create(segment=factories.SegmentFactory(), number=3, action="add")
     field = SetupChoiceField(SegmentStep.objects.all(), to_field_name="number")
     assert field.clean("3") == step
+
+
+def test_the_segment_page_reads_its_segment_and_steps_as_the_orm_does(rf, owner):
+    from segments import selectors as segment_selectors
+    from segments.models import Segment, SegmentStep
+
+    segment = factories.SegmentFactory(
+        salesperson=factories.SalespersonFactory(),
+        template=factories.TemplateFactory(),
+        campaign=factories.CampaignFactory(),
+    )
+    for number in range(1, 8):
+        SegmentStep.objects.create(
+            segment=segment, number=number, action="add", criteria={"city": f"é{number}"}
+        )
+    request = rf.get("/")
+    request.user = owner
+    expected = Segment.objects.select_related(
+        "line_totals", "salesperson", "template", "campaign", "logged_segment", "updated_by"
+    ).get(pk=segment.pk)
+    with CaptureQueriesContext(connection) as queries:
+        found = segment_selectors.get_segment_for_user(request, segment.pk)
+        header = (found.line_totals, found.salesperson, found.template, found.campaign)
+        assert getattr(found, "logged_segment", None) is None
+        steps = segment_selectors.recent_steps(found, 5)
+        shown = [(step.number, step.criteria, step.created_by) for step in steps]
+    assert len(queries) == 2
+    assert fields(found) == fields(expected)
+    assert header == (expected.line_totals, segment.salesperson, segment.template, segment.campaign)
+    orm_steps = segment.steps.select_related("created_by").order_by("-number")[:5]
+    assert shown == [(step.number, step.criteria, step.created_by) for step in orm_steps]
+    assert [number for number, _, _ in shown] == [7, 6, 5, 4, 3]
+    for unknown in (0, -1, segment.pk + 10**6, 2**63, 2**70):
+        with pytest.raises(Http404):
+            segment_selectors.get_segment_for_user(request, unknown)
