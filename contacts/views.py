@@ -258,36 +258,35 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     if sort not in selectors.CONTACT_ORDERS:
         # Without words the list is by name; a search lists its best matches first.
         sort = "" if text else "name"
-    found = selectors.contact_search(
-        text=text,
-        type=contact_type,
-        company_id=company_id,
-        salesperson_id=salesperson_id,
-        order=sort,
-    )
-    number = request.GET.get("page")
+    filters = {"type": contact_type, "company_id": company_id, "salesperson_id": salesperson_id}
+    found = selectors.contact_search(text=text, order=sort, **filters)
     if isinstance(found, selectors.ContactSearch):
-        found = found.with_shape(_contact_values)
-        page = Paginator(found, PAGE_SIZE).get_page(number)
+        # At most `SEARCH_LIMIT` matches: numbered pages, counted once (the Paginator's count
+        # is the search's own, kept on it).
+        page = Paginator(found.with_shape(_contact_values), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        rows, more = page.object_list, page.paginator.object_list.more
+        count = selectors.ContactCount(page.paginator.count)
     else:
-        page = Paginator(found, PAGE_SIZE).get_page(number)
-        # The page's numbers first, the names for those 50 only: subqueries in the paged query
-        # itself ran for every row the OFFSET skipped (100,000 on the last page). The number
-        # is unique and in both sort indexes, (name, number) and number, so the OFFSET is an
-        # index-only walk; asking for the id instead made the planner sort every contact.
-        shown = Contact.objects.filter(number__in=page.object_list.values("number"))
-        order = selectors.CONTACT_ORDERS.get(sort, selectors.CONTACT_ORDERS["name"])
-        page.object_list = list(_contact_values(shown.order_by(*order)))
+        page = _contact_page(request, found, order=sort)
+        if page is None:  # an old numbered link deeper than the list serves them
+            return redirect(request.path + _query(request, page=None))
+        rows, more = page.object_list, False
+        count = selectors.contact_count(**filters)
     return render(
         request,
         "contacts/contact_list.html",
         {
             "nav": "contacts",
             "page": page,
-            "rows": _contact_rows(page.object_list),
+            "keyset": not text,
+            "count": count,
+            "count_limit": selectors.COUNT_LIMIT,
+            "rows": _contact_rows(rows),
             "q": text,
             "sort": sort,
-            "more": getattr(found, "more", False),
+            "more": more,
             "search_limit": selectors.SEARCH_LIMIT,
             "type": contact_type,
             "types": ContactType.choices,
@@ -298,6 +297,41 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "filtered": bool(text or contact_type or company_id or salesperson_id),
         },
     )
+
+
+def _query(request: HttpRequest, **changes) -> str:
+    """The request's query string with ``changes`` (None removes a key), "?" first if any."""
+    query = request.GET.copy()
+    for key, value in changes.items():
+        query.pop(key, None)
+        if value is not None:
+            query[key] = value
+    return f"?{query.urlencode()}" if query else ""
+
+
+def _contact_page(
+    request: HttpRequest, contacts: ContactQuerySet, *, order: str
+) -> selectors.ContactPage | None:
+    """The page of the list without words that the links ask for: ``after`` or ``before`` a
+    contact number, ``page=last``, or an old ``page=N`` (served up to
+    `selectors.PAGE_NUMBER_DEPTH` rows deep; None beyond). A link from a contact that is
+    gone, or past the end, shows the first page."""
+    after = selectors.parse_contact_number(request.GET.get("after"))
+    before = selectors.parse_contact_number(request.GET.get("before"))
+    number = request.GET.get("page", "")
+    last = number == "last"
+    offset = 0
+    if not (after or before or last) and number.isascii() and number.isdigit():
+        if len(number) > 6 or (int(number) - 1) * PAGE_SIZE >= selectors.PAGE_NUMBER_DEPTH:
+            return None
+        offset = max(int(number) - 1, 0) * PAGE_SIZE
+    paged = {"order": order, "size": PAGE_SIZE, "shape": _contact_values}
+    page = selectors.contact_page(
+        contacts, after=after, before=before, last=last, offset=offset, **paged
+    )
+    if not page.object_list and (after or before or offset):
+        page = selectors.contact_page(contacts, **paged)
+    return page
 
 
 @require_GET
