@@ -31,7 +31,14 @@ the busiest of each, all time and for a year with ends mid-month, against the sa
 
     DATABASE_URL=... .venv/bin/python bench/page_latency.py --pages statistics --rounds 60
 
-A last page is the page's own "Last" link when it has one, else ``?page=`` its number.
+``--pages contacts`` measures the contact list (issue 19, part H): first, 50,000 rows in and
+last pages, filtered and not, by name and by number, two searches and an old numbered link::
+
+    DATABASE_URL=... .venv/bin/python bench/page_latency.py --pages contacts --rounds 60
+
+A page 50,000 rows in is ``?page=1000`` where the list has numbered pages, else the Next link
+from the contact before it. A last page is the page's own "Last" link when it has one, else
+``?page=`` its number.
 
 Nothing is written to the database except the login's session row (and ``--make-segment``'s
 segment).
@@ -252,6 +259,72 @@ def statistics_pages(s: Subjects) -> dict[str, str]:
     }
 
 
+def contacts_pages() -> dict[str, str]:
+    """The contact list (issue 19, part H): first, deep (50,000 rows in) and last pages, by
+    name and by number, all contacts and persons only; a salesperson's and a company's
+    contacts; two searches; an old numbered link."""
+    import django
+
+    django.setup()
+    from django.db.models import Count
+
+    from contacts.models import Contact
+
+    company = (
+        Contact.objects.filter(type="person")
+        .values("company_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")[0]["company_id"]
+    )
+    salesperson = Contact.objects.exclude(salesperson=None).values("salesperson_id")[0]
+    return {
+        "trivial view (/healthz)": "/healthz",
+        "list, first page": "/contacts/",
+        "list, 50,000 in": "/contacts/#deep",
+        "list, last page": "/contacts/#last",
+        "persons, first page": "/contacts/?type=person",
+        "persons, 50,000 in": "/contacts/?type=person#deep",
+        "persons, last page": "/contacts/?type=person#last",
+        "by number descending, 50,000 in": "/contacts/?sort=-number#deep",
+        "a salesperson's, last page": f"/contacts/?salesperson={salesperson['salesperson_id']}"
+        "#last",
+        "a company's persons": f"/contacts/?company={company}",
+        "search ?q=Ba": "/contacts/?q=Ba",
+        "search ?q=M": "/contacts/?q=m",
+        "old link ?page=20": "/contacts/?page=20",
+    }
+
+
+DEPTH = 50_000
+
+
+def resolve_deep_pages(server, cookies, urls: dict[str, str]) -> dict[str, str]:
+    """``#deep`` URLs become the page `DEPTH` rows in: a Next link from the contact just
+    before it (keyset links), or ``?page=`` its number where the list has numbered pages."""
+    from urllib.parse import parse_qsl
+
+    from contacts.models import Contact
+    from contacts.selectors import CONTACT_ORDERS
+
+    resolved = {}
+    for name, url in urls.items():
+        if url.endswith("#deep"):
+            base = url.removesuffix("#deep")
+            query = dict(parse_qsl(base.partition("?")[2]))
+            _status, _headers, body = request(server, base, cookies=cookies)
+            joiner = "&" if "?" in base else "?"
+            if re.search(r"Page \d+ of \d+", body.decode()):
+                url = f"{base}{joiner}page={DEPTH // 50}"
+            else:
+                contacts = Contact.objects.filter(
+                    **({"type": query["type"]} if "type" in query else {})
+                ).order_by(*CONTACT_ORDERS[query.get("sort", "name")])
+                before = contacts.values_list("number", flat=True)[DEPTH - 1]
+                url = f"{base}{joiner}{urlencode({'after': before})}"
+        resolved[name] = url
+    return resolved
+
+
 LAST_LINK = re.compile(r'<a [^>]*href="([^"]*)"[^>]*>\s*(?:Last|Laatste)')
 
 
@@ -267,7 +340,9 @@ def resolve_last_pages(server, cookies, urls: dict[str, str]) -> dict[str, str]:
             _status, _headers, body = request(server, base, cookies=cookies)
             found = LAST_LINK.search(body.decode())
             if found:
-                url = base + html.unescape(found.group(1)).removeprefix(base)
+                link = html.unescape(found.group(1))
+                # A link that is a query string alone replaces the base's query.
+                url = base.partition("?")[0] + link if link.startswith("?") else link
             else:
                 numbers = [int(n) for n in re.findall(r"Page \d+ of (\d+)", body.decode())]
                 url = f"{base}?page={numbers[0] if numbers else math.inf}"
@@ -537,7 +612,7 @@ def main() -> None:
     parser.add_argument("--skip-export", action="store_true", help="pages only")
     parser.add_argument(
         "--pages",
-        choices=["interactions", "search", "growth", "statistics"],
+        choices=["interactions", "search", "growth", "statistics", "contacts"],
         default="interactions",
         help="the interaction pages and the export (default), or the contact search",
     )
@@ -560,6 +635,10 @@ def main() -> None:
             if args.pages == "growth":
                 urls = resolve_last_pages(server, cookies, growth_pages(subjects))
                 print("\n".join(f"{name}: {url}" for name, url in urls.items()))
+            elif args.pages == "contacts":
+                urls = resolve_last_pages(server, cookies, contacts_pages())
+                urls = resolve_deep_pages(server, cookies, urls)
+                print("\n".join(f"{name}: {url}" for name, url in urls.items()))
             elif args.pages == "statistics":
                 urls = statistics_pages(subjects)
                 print("\n".join(f"{name}: {url}" for name, url in urls.items()))
@@ -577,7 +656,7 @@ def main() -> None:
         args.rounds,
         p95_target=50 if search else 100,
         # issue 19's target for these pages
-        ratio_target=5 if args.pages in ("growth", "statistics") else 10,
+        ratio_target=5 if args.pages in ("growth", "statistics", "contacts") else 10,
     )
     sys.exit(0 if ok else 1)
 

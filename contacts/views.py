@@ -271,7 +271,9 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     else:
         page = _contact_page(request, found, order=sort)
         if page is None:  # an old numbered link deeper than the list serves them
-            return redirect(request.path + _query(request, page=None))
+            query = request.GET.copy()
+            del query["page"]
+            return redirect(f"{request.path}?{query.urlencode()}" if query else request.path)
         rows, more = page.object_list, False
         count = selectors.contact_count(**filters)
     return render(
@@ -297,16 +299,6 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "filtered": bool(text or contact_type or company_id or salesperson_id),
         },
     )
-
-
-def _query(request: HttpRequest, **changes) -> str:
-    """The request's query string with ``changes`` (None removes a key), "?" first if any."""
-    query = request.GET.copy()
-    for key, value in changes.items():
-        query.pop(key, None)
-        if value is not None:
-            query[key] = value
-    return f"?{query.urlencode()}" if query else ""
 
 
 def _contact_page(
