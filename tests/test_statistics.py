@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -212,6 +213,42 @@ def assert_months_are_the_sums_of_their_days() -> None:
         assert cursor.fetchall() == []
 
 
+def assert_days_are_what_the_log_adds_up_to() -> None:
+    """Every day row (those left at zero aside) is its key's and day's sum over the log."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT salesperson_id, template_id, group_id, date, entries, cost, duration,
+                   successful, attempted
+              FROM interactions_entrydaytotals
+             WHERE span = 'day' AND (entries, cost, duration, successful, attempted)
+                   IS DISTINCT FROM (0, 0, 0, 0, 0)
+            EXCEPT
+            SELECT salesperson_id, template_id, group_id, date, count(*), sum(cost),
+                   sum(duration), count(*) FILTER (WHERE NOT attempt_failed),
+                   count(*) FILTER (WHERE initiated_by = 'us')
+              FROM interactions_interactionlogentry WHERE NOT canceled
+             GROUP BY 1, 2, 3, 4
+            """
+        )
+        assert cursor.fetchall() == []
+        cursor.execute(
+            """
+            SELECT count(*) FROM interactions_entrydaytotals
+             WHERE span = 'day' AND (entries, cost, duration, successful, attempted)
+                   IS DISTINCT FROM (0, 0, 0, 0, 0)
+            """
+        )
+        (rows,) = cursor.fetchone()
+        cursor.execute(
+            """
+            SELECT count(DISTINCT (salesperson_id, template_id, group_id, date))
+              FROM interactions_interactionlogentry WHERE NOT canceled
+            """
+        )
+        assert cursor.fetchone() == (rows,)
+
+
 def test_figures_of_random_periods_equal_the_log_after_every_kind_of_write(db):
     rng = random.Random(19)
     group, other_group = factories.GroupFactory(), factories.GroupFactory()
@@ -273,6 +310,44 @@ def test_figures_of_random_periods_equal_the_log_after_every_kind_of_write(db):
     InteractionLogEntry.objects.filter(pk__in=some_ids(60)).delete()
     InteractionLogEntry.objects.bulk_create(new_entry() for _ in range(20))
     assert_every_period_matches_the_log(rng, keys)
+    assert_months_are_the_sums_of_their_days()
+
+
+def test_one_statement_over_many_days_and_months_keeps_every_day_and_month_row_exact(db):
+    """The trigger sums a statement's rows by day first and then spreads the sums over days and
+    months: one statement that moves many entries into other days and months (old rows out,
+    new rows in), and one that deletes many, leave every row as the log adds up."""
+    templates = [factories.TemplateFactory(), factories.TemplateFactory()]
+    salespeople = [factories.SalespersonFactory(), None]
+    contact = factories.PersonFactory()
+    InteractionLogEntry.objects.bulk_create(
+        InteractionLogEntry(
+            contact=contact,
+            contact_company=contact.company,
+            template=templates[n % 2],
+            group=templates[n % 2].group,
+            salesperson=salespeople[n % 3 % 2],
+            date=DAY + datetime.timedelta(days=n % 70),
+            description="Bulk",
+            cost=Decimal(n) / 4,
+            duration=Decimal(n % 9),
+            attempt_failed=n % 5 == 0,
+            initiated_by=InitiatedBy.US if n % 2 else "",
+            canceled=n % 11 == 0,
+        )
+        for n in range(200)
+    )
+    assert_days_are_what_the_log_adds_up_to()
+    assert_months_are_the_sums_of_their_days()
+
+    InteractionLogEntry.objects.filter(cost__lt=30).update(
+        date=F("date") + datetime.timedelta(days=40), cost=F("cost") + 1
+    )
+    assert_days_are_what_the_log_adds_up_to()
+    assert_months_are_the_sums_of_their_days()
+
+    InteractionLogEntry.objects.filter(duration__gte=5).delete()
+    assert_days_are_what_the_log_adds_up_to()
     assert_months_are_the_sums_of_their_days()
 
 
