@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+URLENCODED = "application/x-www-form-urlencoded"  # a form's enctype unless it names another
+
 
 class Form(HTMLParser):
     """The fields of the first <form method="post"> with a submit button named like ``button``
@@ -21,6 +23,7 @@ class Form(HTMLParser):
         a = dict(attrs)
         if tag == "form":
             self._form = {"action": a.get("action"), "method": (a.get("method") or "get").lower()}
+            self._form["enctype"] = (a.get("enctype") or URLENCODED).lower()
             self._form["fields"] = {}
             self._form["options"] = {}
             self.forms.append(self._form)

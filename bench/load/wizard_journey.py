@@ -41,11 +41,12 @@ def segment_journey(client: Client, meter: page_cost.Meter, segment, template_id
     path = meter.measure("segment: start (POST)", client.post, url)["Location"]
     for _step in range(6):
         page = meter.measure("segment: step (GET)", client.get, path)
-        fields = post_form(page.content.decode())["fields"]
+        form = post_form(page.content.decode())
+        fields = form["fields"]
         if fields.get("type-template") == "":
             fields["type-template"] = str(template_id)
         step = next(value for key, value in fields.items() if key.endswith("-current_step"))
-        response = meter.measure(f"segment: {step} (POST)", client.post, path, fields)
+        response = meter.measure(f"segment: {step} (POST)", page_cost.submit, client, path, form)
         assert response.status_code == 302, (step, response.status_code)
         path = urlsplit(response["Location"]).path
         if "/wizard/" not in path:
