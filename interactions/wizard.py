@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import prefetch_related_objects
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -216,10 +215,9 @@ class DraftWizard(NamedUrlWizardView):
 
     @property
     def values(self) -> dict:
-        """Step 1's cleaned values once it is valid (with its template's content variants)."""
+        """Step 1's cleaned values once it is valid."""
         if self.step_one is None or not self.step_one.is_valid():
             return {}
-        prefetch_related_objects([self.step_one.cleaned_data["template"]], "contents")
         return self.step_one.cleaned_data
 
     def get_form(self, step=None, data=None, files=None):
@@ -246,7 +244,7 @@ class DraftWizard(NamedUrlWizardView):
     def needs_content(self) -> bool:
         values = self.values
         email = bool(values) and self.correspondence_type(values) == CorrespondenceType.EMAIL
-        return email or bool(values and values["template"].contents.all())
+        return email or bool(values and values["template"].variants)
 
     condition_dict = {"content": needs_content}
 

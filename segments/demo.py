@@ -729,7 +729,7 @@ def _prepare_picks(
         (template.pk, language, variant.subject, variant.body)
         for template in InteractionTemplate.objects.filter(
             pk__in=[t.pk for t in templates.values()]
-        ).prefetch_related("contents")
+        )
         for language in ["", *Language.values]
         if (variant := template.content_for(language)) is not None
     ]

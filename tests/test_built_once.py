@@ -309,6 +309,23 @@ def test_a_built_once_aggregate_of_nothing_answers_as_the_orm_does():
     assert len(queries) == 0
 
 
+def test_a_templates_content_is_its_language_else_the_default_read_in_one_query():
+    template = factories.TemplateFactory()
+    default = factories.TemplateContentFactory(template=template, language="")
+    dutch = factories.TemplateContentFactory(template=template, language="nl")
+    factories.TemplateContentFactory(language="de")  # another template's
+    template = InteractionTemplate.objects.get(pk=template.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert template.content_for("nl") == dutch
+        assert template.content_for("de") == default
+        assert template.content_for("") == default
+    assert len(queries) == 1
+    assert fields(template.variants["nl"]) == fields(template.contents.get(language="nl"))
+    bare = factories.TemplateFactory()
+    assert bare.variants == {}
+    assert bare.content_for("nl") is None
+
+
 def test_link_prefixes_kept_per_process_follow_the_script_prefix():
     assert link_prefix("contacts:contact_detail") == "/contacts/"
     set_script_prefix("/crm/")
