@@ -4,7 +4,9 @@ lines take from the header, and personalised lines (issue 5)."""
 from __future__ import annotations
 
 import itertools
+import re
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -353,6 +355,28 @@ def test_a_file_attached_on_a_segment_keeps_its_name(owner_client, segment, mail
     page = owner_client.get(segment.get_absolute_url()).content.decode()
     assert "Spring offer.txt" in page
     assert segment.attachment.name not in page
+
+
+def test_only_the_content_step_posts_as_multipart_and_urlencoded_posts_finish(
+    owner_client, segment, mailing
+):
+    draft_id = start(owner_client, segment)
+    steps = {"type": {"template": mailing.pk}, "content": {"subject": "S", "body": "B"}}
+    steps["related"] = {"campaign": mailing.campaign_id}
+    for step, data in steps.items():
+        page = owner_client.get(step_url(draft_id, step)).content.decode()
+        form_tag = re.search(r"<form [^>]*wizard-form[^>]*>", page).group()
+        assert ('enctype="multipart/form-data"' in form_tag) == (step == "content"), step
+        payload = {f"draft_{draft_id}-current_step": step}
+        payload.update({f"{step}-{key}": value for key, value in data.items()})
+        response = owner_client.post(
+            step_url(draft_id, step),
+            urlencode(payload),
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert response.status_code == 302, step
+    segment.refresh_from_db()
+    assert (segment.template, segment.subject, segment.body) == (mailing, "S", "B")
 
 
 def test_cancel_and_discard_returns_to_the_segment(owner_client, segment):
