@@ -96,7 +96,7 @@ def old_entry_rows(entries, *, selectable: bool):
         salesperson = ""
         if row.salesperson_id:
             salesperson = SALESPERSON_CELL.format(
-                link=salesperson_link, pk=row.salesperson_id, code=escape(row.salesperson.code)
+                link=salesperson_link, pk=row.salesperson_id, code=escape(row.salesperson_code)
             )
         html = ENTRY_ROW.format(
             **links,
@@ -105,11 +105,11 @@ def old_entry_rows(entries, *, selectable: bool):
             date=dates(row.date),
             time=row.time.strftime("%H:%M") if row.time else "",
             contact_id=row.contact_id,
-            contact=escape(row.contact.name),
-            number=escape(row.contact.number),
+            contact=escape(row.contact_name),
+            number=escape(row.contact_number),
             description=escape(row.description),
             template_id=row.template_id,
-            template=escape(row.template.code),
+            template=escape(row.template_code),
             salesperson=salesperson,
             correspondence=correspondence.get(row.correspondence_type, ""),
             cost=costs(row.cost),

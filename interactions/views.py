@@ -149,7 +149,7 @@ DELIVERY_BADGES = {
 }
 
 
-def _entry_rows(entries: list[InteractionLogEntry], *, selectable: bool) -> SafeString:
+def _entry_rows(entries: list[selectors.EntryRow], *, selectable: bool) -> SafeString:
     """The list's table rows, from the autoescaping partial interactions/_entry_rows.html.
 
     The template engine spent most of a 50-row page's time on the fourteen cells (reverse() for
