@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from django import forms
@@ -10,7 +12,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import connections
-from django.db.models import Field, Model, Q
+from django.db.models import Field, Model, Q, Window
+from django.db.models.functions import RowNumber
 from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
@@ -124,6 +127,119 @@ class SetupChoiceField(forms.ModelChoiceField):
         raise ValidationError(
             self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
         )
+
+
+# Key and label columns the lists below read as text: their text is what str() gives in Python.
+_TEXT_ALIKE = {
+    "CharField",
+    "SlugField",
+    "TextField",
+    "AutoField",
+    "BigAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+}
+
+
+@dataclass(frozen=True)
+class _PlainList:
+    """How one field's list is read as (key, label) pairs: its columns and how to label them."""
+
+    db: str
+    sql: str
+    params: tuple
+    columns: tuple[str, ...]  # attnames: the key first, then what the label needs
+    label: Callable[[SimpleNamespace], str]
+
+
+def _plain_list(field: forms.Field) -> _PlainList | None:
+    """``field``'s declared list as plain columns, or None when it cannot be labelled without
+    its model instances: a list set on the form later, a ``label_from_instance`` of its own,
+    a queryset without ``only()`` (what would ``__str__`` read?), or a column whose text is
+    not what Python's str() gives (a boolean, a date, a decimal)."""
+    reads = getattr(field, "_built_once", None)
+    if (
+        reads is None
+        or getattr(field.label_from_instance, "__func__", None)
+        is not forms.ModelChoiceField.label_from_instance
+    ):
+        return None
+    if reads not in _PLAIN_LISTS:
+        _PLAIN_LISTS[reads] = _plain_list_of(reads)
+    return _PLAIN_LISTS[reads]
+
+
+def _plain_list_of(reads: _BuiltOnceReads) -> _PlainList | None:
+    declared = reads.choices.build()
+    only, deferring = declared.query.deferred_loading
+    if deferring or not only:
+        return None
+    meta = declared.model._meta
+    fields = [reads.key, *(meta.get_field(name) for name in sorted(only - {reads.key.name}))]
+    if any(f.is_relation or f.get_internal_type() not in _TEXT_ALIKE for f in fields):
+        return None
+    ordering = declared.query.order_by or meta.ordering
+    numbered = declared.annotate(_position=Window(RowNumber(), order_by=list(ordering)))
+    columns = tuple(f.attname for f in fields)
+    sql, params = numbered.values_list(*columns, "_position").query.sql_with_params()
+    return _PlainList(
+        db=declared.db, sql=sql, params=params, columns=columns, label=declared.model.__str__
+    )
+
+
+# Built once per process: each declared list's part, and the statement of each set of lists.
+_PLAIN_LISTS: dict[_BuiltOnceReads, _PlainList | None] = {}
+_STATEMENTS: dict[tuple[_PlainList, ...], tuple[str, list]] = {}
+
+
+def setup_choices(fields: Iterable[forms.Field]) -> dict[forms.Field, list[tuple[str, str]]]:
+    """The choices of the `SetupChoiceField` lists among ``fields`` as (key, label) pairs,
+    every list read by one statement (UNION ALL) built once per process for these lists.
+
+    A list page's filters offered four setup lists, each a query of its own and each option a
+    model instance with `ModelChoiceIteratorValue` and `label_from_instance`. The lists are
+    still read on every request, so a change made on any app server shows on the next one. A
+    label is the model's own ``__str__`` applied to the row's columns (the declared ``only()``
+    ones). A field whose list cannot be read so is left out: it gives its ``choices``.
+    """
+    plain = [(field, _plain_list(field)) for field in fields if isinstance(field, SetupChoiceField)]
+    plain = [(field, read) for field, read in plain if read is not None]
+    if not plain:
+        return {}
+    lists = tuple(read for _, read in plain)
+    statement = _STATEMENTS.get(lists)
+    if statement is None:
+        statement = _STATEMENTS[lists] = _union(lists)
+    with connections[lists[0].db].cursor() as cursor:
+        cursor.execute(*statement)
+        rows = cursor.fetchall()
+    choices = {
+        field: [("", field.empty_label)] if field.empty_label is not None else []
+        for field, _ in plain
+    }
+    for number, _position, *values in rows:
+        field, read = plain[number]
+        row = SimpleNamespace(**dict(zip(read.columns, values, strict=False)))
+        choices[field].append((values[0], read.label(row)))
+    return choices
+
+
+def _union(lists: tuple[_PlainList, ...]) -> tuple[str, list]:
+    """One statement for ``lists``: rows (list's number, position, key, columns...) as text."""
+    if len({read.db for read in lists}) > 1:
+        raise ValueError("setup lists of several databases")
+    width = max(len(read.columns) for read in lists)
+    parts, params = [], []
+    for number, read in enumerate(lists):
+        names = [f"c{i}" for i in range(len(read.columns))]
+        texts = [f"q.{name}::text" for name in names] + ["NULL"] * (width - len(names))
+        parts.append(
+            f"SELECT {number}, q.n, {', '.join(texts)}"
+            f" FROM ({read.sql}) AS q({', '.join(names)}, n)"
+        )
+        params.extend(read.params)
+    return " UNION ALL ".join(parts) + " ORDER BY 1, 2", params
 
 
 def selectable_salespeople(current_id: int | None = None):

@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from contacts.forms import DateInput, SetupChoiceField
+from contacts.forms import DateInput, SetupChoiceField, setup_choices
 from contacts.models import Campaign, Contact, Opportunity, Salesperson
 from contacts.selectors import contact_lookup
 from contacts.web import render_rows
@@ -115,13 +115,16 @@ class WrittenOutSelects:
     """
 
     def rows(self):
-        for field in self.visible_fields():
+        fields = self.visible_fields()
+        # The setup lists (salespeople, templates ...) in one round trip, as plain pairs.
+        setup_lists = setup_choices(field.field for field in fields)
+        for field in fields:
             widget = field.field.widget
             value = field.value()
             if isinstance(widget, forms.Select) and not widget.allow_multiple_selected:
                 current = "" if value is None else str(value)
                 # Iterated once (a model field's choices are one query; no COUNT first).
-                choices = field.field.choices
+                choices = setup_lists.get(field.field, field.field.choices)
                 yield (
                     field,
                     [(str(key), label, str(key) == current) for key, label in choices],

@@ -9,7 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from contacts.forms import setup_choices
+from contacts.models import Salesperson
 from interactions import views
+from interactions.forms import EntryFilterForm
 from interactions.models import Evaluation
 from interactions.selectors import EntryCursor, entry_list_queryset, entry_page
 from tests import factories
@@ -17,6 +20,7 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 URL = reverse("interactions:entry_list")
+SETUP_SELECTS = ("salesperson", "template", "group", "campaign")
 TODAY = datetime.date(2025, 3, 14)
 
 
@@ -280,8 +284,8 @@ def test_entry_list_query_count_does_not_grow_with_rows(
 ):
     factories.LogEntryFactory.create_batch(rows)
     # session, user (with its permissions, for the Create Interaction button), the four filter
-    # selects (salesperson, template, group, campaign), the page
-    with django_assert_num_queries(7):
+    # selects' lists (salesperson, template, group, campaign) in one statement, the page
+    with django_assert_num_queries(4):
         response = owner_client.get(URL)
     assert len(shown(response)) == rows
 
@@ -293,7 +297,7 @@ def test_filtered_entry_list_query_count_does_not_grow_with_rows(
     contact = factories.PersonFactory(number="CP424242")
     factories.LogEntryFactory.create_batch(rows, contact=contact)
     # ... plus the contact lookup of the filter
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(5):
         response = owner_client.get(URL, {"contact": "CP424242", "after": "9999-12-31_1"})
     assert len(shown(response)) == rows
 
@@ -313,3 +317,64 @@ def test_the_opportunity_list_links_each_opportunitys_log_entries(manager_client
     html = manager_client.get(reverse("contacts:opportunity_list")).content.decode()
 
     assert 'href="/interactions/entries/?opportunity=OPP00004">Log entries</a>' in html
+
+
+def test_the_filter_selects_offer_what_their_fields_offer(owner_client, two_entries):
+    # The lists are read as plain (key, label) pairs in one statement: the same options, in
+    # the same order, with the same labels as the fields' own choices.
+    factories.SalespersonFactory(code="AAA", name="Ärger & <Sons>")
+    form = EntryFilterForm({})
+    setup_lists = setup_choices(form.fields.values())
+    assert set(setup_lists) == {form.fields[name] for name in SETUP_SELECTS}
+    for name in SETUP_SELECTS:
+        field = form.fields[name]
+        assert setup_lists[field] == [(str(key), label) for key, label in field.choices]
+    assert ("AAA", "Ärger & <Sons> (AAA)") in setup_lists[form.fields["salesperson"]]
+
+    html = owner_client.get(URL).content.decode()
+    assert '<option value="AAA">Ärger &amp; &lt;Sons&gt; (AAA)</option>' in html
+
+
+def test_a_salesperson_or_template_added_or_renamed_shows_in_the_filters_on_the_next_request(
+    owner_client,
+):
+    salesperson = factories.SalespersonFactory(code="FIRST", name="Ann")
+    owner_client.get(URL)
+
+    salesperson.name = "Anne"
+    salesperson.save()
+    factories.SalespersonFactory(code="NEW", name="Newton")
+    factories.TemplateFactory(code="FRESH", description="Fresh template")
+    html = owner_client.get(URL).content.decode()
+
+    assert '<option value="FIRST">Anne (FIRST)</option>' in html
+    assert '<option value="NEW">Newton (NEW)</option>' in html
+    assert '<option value="FRESH">FRESH Fresh template</option>' in html
+
+
+def test_a_list_set_on_the_form_later_is_read_as_its_field_reads_it(db):
+    factories.SalespersonFactory(code="KEPT")
+    factories.SalespersonFactory(code="LEFT")
+    form = EntryFilterForm({})
+    form.fields["salesperson"].queryset = Salesperson.objects.filter(code="KEPT")
+
+    setup_lists = setup_choices(form.fields.values())
+
+    assert form.fields["salesperson"] not in setup_lists
+    assert form.fields["template"] in setup_lists
+
+
+def test_the_rows_show_the_entrys_contact_template_and_salesperson(owner_client):
+    entry = factories.LogEntryFactory(
+        contact=factories.PersonFactory(number="CP777001", name="Ada <Lovelace>"),
+        template=factories.TemplateFactory(code="VISIT"),
+        salesperson=factories.SalespersonFactory(code="ROSA"),
+    )
+    nobody = factories.LogEntryFactory(salesperson=None)
+
+    html = owner_client.get(URL).content.decode()
+
+    assert 'Ada &lt;Lovelace&gt;</a> <span class="muted">CP777001</span>' in html
+    assert f'/interactions/templates/{entry.template_id}/">VISIT</a>' in html
+    assert f'/contacts/salespeople/{entry.salesperson_id}/">ROSA</a>' in html
+    assert shown(owner_client.get(URL)) == [nobody.pk, entry.pk]
