@@ -172,6 +172,7 @@ def _plain_list(field: forms.Field) -> _PlainList | None:
 
 def _plain_list_of(reads: _BuiltOnceReads) -> _PlainList | None:
     declared = reads.choices.build()
+    label = declared.model.__str__
     only, deferring = declared.query.deferred_loading
     if deferring or not only:
         return None
@@ -182,10 +183,12 @@ def _plain_list_of(reads: _BuiltOnceReads) -> _PlainList | None:
     ordering = declared.query.order_by or meta.ordering
     numbered = declared.annotate(_position=Window(RowNumber(), order_by=list(ordering)))
     columns = tuple(f.attname for f in fields)
+    try:
+        label(SimpleNamespace(**dict.fromkeys(columns, "")))
+    except AttributeError:  # its __str__ reads more than these columns
+        return None
     sql, params = numbered.values_list(*columns, "_position").query.sql_with_params()
-    return _PlainList(
-        db=declared.db, sql=sql, params=params, columns=columns, label=declared.model.__str__
-    )
+    return _PlainList(db=declared.db, sql=sql, params=params, columns=columns, label=label)
 
 
 # Built once per process: each declared list's part, and the statement of each set of lists.

@@ -123,8 +123,10 @@ class WrittenOutSelects:
             value = field.value()
             if isinstance(widget, forms.Select) and not widget.allow_multiple_selected:
                 current = "" if value is None else str(value)
-                # Iterated once (a model field's choices are one query; no COUNT first).
-                choices = setup_lists.get(field.field, field.field.choices)
+                if field.field in setup_lists:
+                    choices = setup_lists[field.field]
+                else:  # iterated once (a model field's choices are one query; no COUNT first)
+                    choices = field.field.choices
                 yield (
                     field,
                     [(str(key), label, str(key) == current) for key, label in choices],

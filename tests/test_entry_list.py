@@ -9,11 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contacts.forms import setup_choices
+from contacts.forms import SetupChoiceField, setup_choices
 from contacts.models import Salesperson
 from interactions import views
 from interactions.forms import EntryFilterForm
-from interactions.models import Evaluation
+from interactions.models import Evaluation, InteractionTemplate
 from interactions.selectors import EntryCursor, entry_list_queryset, entry_page
 from tests import factories
 
@@ -362,6 +362,14 @@ def test_a_list_set_on_the_form_later_is_read_as_its_field_reads_it(db):
 
     assert form.fields["salesperson"] not in setup_lists
     assert form.fields["template"] in setup_lists
+
+
+def test_a_list_whose_label_reads_more_than_its_columns_is_read_as_its_field_reads_it(db):
+    # A template's label is "code description": with only the code there is no label to make.
+    field = SetupChoiceField(
+        InteractionTemplate.objects.only("code").order_by("code"), to_field_name="code"
+    )
+    assert setup_choices([field]) == {}
 
 
 def test_the_rows_show_the_entrys_contact_template_and_salesperson(owner_client):
