@@ -174,9 +174,13 @@ class DraftWizard(NamedUrlWizardView):
         if refusal := self.refusal():
             return refusal
         posted = self.request.POST
-        if posted.get(f"{self.prefix}-current_step") not in self.get_form_list():
+        step = posted.get(f"{self.prefix}-current_step")
+        if step not in self.get_form_list():
             # A stale tab or a tampered form: show the step the draft is really on.
             return redirect(self.get_step_url(self.steps.current))
+        # The step whose fields are posted, also from a tab left on an earlier step: Back,
+        # Cancel, Remove and Reset keep them under that step (formtools moves there only later).
+        self.storage.current_step = step
         if "wizard_cancel" in posted:
             self.keep_typed_data()
             return redirect("interactions:wizard_cancel", draft_id=self.draft.pk)

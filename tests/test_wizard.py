@@ -572,6 +572,25 @@ def test_back_keeps_what_was_typed_on_the_current_step(owner_client, person, cal
     assert page.context["wizard"]["form"]["cost"].value() == "oops"
 
 
+def test_cancel_from_a_tab_left_on_an_earlier_step_keeps_that_steps_fields_there(
+    owner_client, person, call
+):
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, call))
+    post_step(owner_client, draft_id, "related", {})
+    post_step(
+        owner_client, draft_id, "result", {"comments": "call back"}, wizard_goto_step="related"
+    )
+    # Another tab still shows step 1; Cancel is posted from there.
+    stale = type_data(person, call, description="typed in the old tab")
+    response = post_step(owner_client, draft_id, "type", stale, wizard_cancel="1")
+    assert response["Location"] == reverse("interactions:wizard_cancel", args=[draft_id])
+    steps = InteractionDraft.objects.get(pk=draft_id).state["step_data"]
+    assert steps["type"]["type-description"] == ["typed in the old tab"]
+    assert steps["result"]["result-comments"] == ["call back"]
+    assert "related" in steps
+
+
 def test_stored_step_data_holds_no_csrf_token(owner_client, person, call):
     draft_id = start(owner_client, contact=person.pk)
     owner_client.post(
