@@ -24,6 +24,7 @@ from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
+from django.http import Http404
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,14 @@ class BuiltOnceQuery:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         return [self._instance(compiled, row) for row in compiled.compiler.results_iter([rows])]
+
+    def get_by_id(self, pk: Any, missing: str) -> Model:
+        """The one object whose bigint key ``pk`` is (the query's single stand-in), or a 404
+        saying ``missing``; an id out of the key's range matches nothing, as in the ORM."""
+        found = self.fetch(**dict.fromkeys(self.stand_ins, pk)) if _is_id(pk) else []
+        if not found:
+            raise Http404(missing)
+        return found[0]
 
     @staticmethod
     def _instance(compiled: _Compiled, row) -> Model:
@@ -200,3 +209,7 @@ def _named_params(sql: str, fixed, stand_ins: dict[str, Any]) -> list[tuple[str 
             f"each stand-in must be one parameter of the SQL: {params!r} for {sql}"
         )
     return params
+
+
+def _is_id(value: Any) -> bool:
+    return type(value) is int and 0 < value < 2**63

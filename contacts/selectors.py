@@ -8,7 +8,7 @@ from functools import cached_property
 
 from django.db import models
 from django.db.models import Case, ForeignObjectRel, Q, Subquery, When
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
@@ -41,11 +41,7 @@ _CONTACT = BuiltOnceQuery(
 
 def get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
     """Every signed-in user sees every contact (one shared book); unknown ids are a 404."""
-    # (An id out of the key's range matches nothing, as in the ORM.)
-    found = _CONTACT.fetch(pk=pk) if type(pk) is int and 0 < pk < 2**63 else []
-    if not found:
-        raise Http404("No contact has this id.")
-    return found[0]
+    return _CONTACT.get_by_id(pk, "No contact has this id.")
 
 
 def get_salesperson_for_user(request: HttpRequest, pk: int) -> Salesperson:
