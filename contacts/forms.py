@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -165,11 +166,10 @@ def _plain_list(field: forms.Field) -> _PlainList | None:
         is not forms.ModelChoiceField.label_from_instance
     ):
         return None
-    if reads not in _PLAIN_LISTS:
-        _PLAIN_LISTS[reads] = _plain_list_of(reads)
-    return _PLAIN_LISTS[reads]
+    return _plain_list_of(reads)
 
 
+@functools.cache  # once per process for each declared list
 def _plain_list_of(reads: _BuiltOnceReads) -> _PlainList | None:
     declared = reads.choices.build()
     label = declared.model.__str__
@@ -191,11 +191,6 @@ def _plain_list_of(reads: _BuiltOnceReads) -> _PlainList | None:
     return _PlainList(db=declared.db, sql=sql, params=params, columns=columns, label=label)
 
 
-# Built once per process: each declared list's part, and the statement of each set of lists.
-_PLAIN_LISTS: dict[_BuiltOnceReads, _PlainList | None] = {}
-_STATEMENTS: dict[tuple[_PlainList, ...], tuple[str, list]] = {}
-
-
 def setup_choices(fields: Iterable[forms.Field]) -> dict[forms.Field, list[tuple[str, str]]]:
     """The choices of the `SetupChoiceField` lists among ``fields`` as (key, label) pairs,
     every list read by one statement (UNION ALL) built once per process for these lists.
@@ -211,11 +206,8 @@ def setup_choices(fields: Iterable[forms.Field]) -> dict[forms.Field, list[tuple
     if not plain:
         return {}
     lists = tuple(read for _, read in plain)
-    statement = _STATEMENTS.get(lists)
-    if statement is None:
-        statement = _STATEMENTS[lists] = _union(lists)
     with connections[lists[0].db].cursor() as cursor:
-        cursor.execute(*statement)
+        cursor.execute(*_union(lists))
         rows = cursor.fetchall()
     choices = {
         field: [("", field.empty_label)] if field.empty_label is not None else []
@@ -228,6 +220,7 @@ def setup_choices(fields: Iterable[forms.Field]) -> dict[forms.Field, list[tuple
     return choices
 
 
+@functools.cache  # once per process for each set of lists
 def _union(lists: tuple[_PlainList, ...]) -> tuple[str, list]:
     """One statement for ``lists``: rows (list's number, position, key, columns...) as text."""
     if len({read.db for read in lists}) > 1:
