@@ -57,7 +57,8 @@ CONTACT_ORDERS = {
 }
 # A search shows its best matches up to here (60 pages of 50); beyond, it says "more than".
 # Below it a group of matches is read whole and sorted, above it found by walking the name
-# index: at 100,000 contacts the two cost the same near 3,000 (`ContactSearch`).
+# index, which holds the words: at 100,000 contacts the two cost the same near 3,000
+# (`ContactSearch`).
 SEARCH_LIMIT = 3000
 
 
@@ -234,9 +235,10 @@ class ContactSearch:
     "example" in their email addresses). So it counts first, up to the limit, the name
     matches (more than the limit: they fill every page) and then all matches, and picks the
     cheaper way for each group: up to the limit, read them all through a GIN index and sort
-    (a few thousand rows at most); beyond it, walk the name index and keep the matches (at
-    100,000 contacts one row in 33 or more matches, so a page comes soon). A page costs a few
-    milliseconds of database time either way (docs/benchmarks.md).
+    (a few thousand rows at most); beyond it, walk the name index, which holds the words, and
+    keep the matches (at 100,000 contacts one entry in 33 or more matches, so a page comes
+    soon, without reading table rows). A page costs a few milliseconds of database time
+    either way (docs/benchmarks.md).
     """
 
     def __init__(
@@ -300,10 +302,12 @@ class ContactSearch:
         """Rows ``start:stop`` of one group (all of one rank) by name; ``count``: how many
         there are, counted up to one beyond `SEARCH_LIMIT`."""
         if count <= SEARCH_LIMIT:
-            ordered = self._ranked(contacts)
-        else:
-            ordered = contacts.order_by("name", "number")  # the name index, walked
-        return list(self.shape(ordered)[start:stop])
+            return list(self.shape(self._ranked(contacts))[start:stop])
+        # The name index walked: it holds the words (`contact_name_idx`), so the page's numbers
+        # come from the index alone (no filter but the words), then the rows for those only.
+        numbers = contacts.order_by("name", "number").values("number")[start:stop]
+        ordered = Contact.objects.filter(number__in=numbers).order_by("name", "number")
+        return list(self.shape(ordered))
 
     def __getitem__(self, index: slice) -> list:
         if not isinstance(index, slice) or index.step is not None:

@@ -144,6 +144,25 @@ def test_a_broad_search_shows_its_best_matches_in_the_same_order(owner_client, m
     assert [c.name for c in search[4:5]] == narrow[4:5]  # a page of the second group only
 
 
+def test_a_broad_search_keeps_the_list_filters_on_every_page(owner_client, monkeypatch):
+    # Over the limit a page's contacts are picked by number first, then read: the filters
+    # must hold in the picking, or other contacts' rows would fill the page.
+    for n in range(4):
+        person(f"Mees {n}")
+        company(f"Mees Bouw {n}")
+    person("Adam Mol", city="Maastricht")
+    company("Atlas Bouw", city="Maastricht")
+    monkeypatch.setattr(selectors, "SEARCH_LIMIT", 2)
+
+    companies = listed(owner_client, "m", type="company")
+    picked = owner_client.get(SEARCH_URL, {"q": "m", "type": "company"}).json()
+
+    assert companies == [f"Mees Bouw {n}" for n in range(2)]
+    assert [row["name"] for row in picked] == [f"Mees Bouw {n}" for n in range(2)]
+    search = selectors.contact_search(text="m", type="company")
+    assert [c.name for c in search[1:2]] == ["Mees Bouw 1"]  # a page further in
+
+
 def test_a_chosen_column_order_wins_over_the_ranking(owner_client):
     person("Zeger Jansen")
     person("Anna Bakker", email="anna@jansen.example")
