@@ -55,11 +55,12 @@ CONTACT_ORDERS = {
     "number": ("number",),
     "-number": ("-number",),
 }
-# A search shows its best matches up to here (60 pages of 50); beyond, it says "more than".
+# A search shows its best matches up to here (10 pages of 50); beyond, it says "more than".
 # Below it a group of matches is read whole and sorted, above it found by walking the name
-# index, which holds the words: at 100,000 contacts the two cost the same near 3,000
-# (`ContactSearch`).
-SEARCH_LIMIT = 3000
+# index, which holds the words. Counting up to here is most of a broad search's cost (about
+# 3 us a match at 100,000 contacts), hence not 3,000 (`ContactSearch`, docs/benchmarks.md
+# part K).
+SEARCH_LIMIT = 500
 
 
 def _filtered(
@@ -235,8 +236,8 @@ class ContactSearch:
     "example" in their email addresses). So it counts first, up to the limit, the name
     matches (more than the limit: they fill every page) and then all matches, and picks the
     cheaper way for each group: up to the limit, read them all through a GIN index and sort
-    (a few thousand rows at most); beyond it, walk the name index, which holds the words, and
-    keep the matches (at 100,000 contacts one entry in 33 or more matches, so a page comes
+    (a few hundred rows at most); beyond it, walk the name index, which holds the words, and
+    keep the matches (at 100,000 contacts one entry in 200 or more matches, so a page comes
     soon, without reading table rows). A page costs a few milliseconds of database time
     either way (docs/benchmarks.md).
     """

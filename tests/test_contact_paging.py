@@ -238,7 +238,7 @@ def test_a_search_is_counted_once(owner_client, monkeypatch, small_pages, broad)
         assert "More than 5 contacts match: the best 5 are shown." in html
     else:
         assert f"{Contact.objects.search('m').count()} contacts" in html
-    assert "Page 1 of" in html  # a search keeps its numbered pages (at most 60)
+    assert "Page 1 of" in html  # a search keeps its numbered pages (at most 10)
 
 
 def test_the_type_filter_counts_by_the_type_it_shows(owner_client, book):
