@@ -32,7 +32,8 @@ the busiest of each, all time and for a year with ends mid-month, against the sa
     DATABASE_URL=... .venv/bin/python bench/page_latency.py --pages statistics --rounds 60
 
 ``--pages contacts`` measures the contact list (issue 19, part H): first, 50,000 rows in and
-last pages, filtered and not, by name and by number, two searches and an old numbered link::
+last pages, filtered and not, by name and by number, two searches, the JSON picker and an old
+numbered link::
 
     DATABASE_URL=... .venv/bin/python bench/page_latency.py --pages contacts --rounds 60
 
@@ -262,7 +263,7 @@ def statistics_pages(s: Subjects) -> dict[str, str]:
 def contacts_pages() -> dict[str, str]:
     """The contact list (issue 19, part H): first, deep (50,000 rows in) and last pages, by
     name and by number, all contacts and persons only; a salesperson's and a company's
-    contacts; two searches; an old numbered link."""
+    contacts; two searches and the JSON picker; an old numbered link."""
     import django
 
     django.setup()
@@ -291,6 +292,7 @@ def contacts_pages() -> dict[str, str]:
         "a company's persons": f"/contacts/?company={company}",
         "search ?q=Ba": "/contacts/?q=Ba",
         "search ?q=M": "/contacts/?q=m",
+        "picker ?q=B (JSON)": "/contacts/search/?q=B",
         "old link ?page=20": "/contacts/?page=20",
     }
 
