@@ -241,6 +241,24 @@ def test_a_search_is_counted_once(owner_client, monkeypatch, small_pages, broad)
     assert "Page 1 of" in html  # a search keeps its numbered pages (at most 10)
 
 
+def test_a_broad_search_pages_through_its_best_matches_up_to_the_limit(
+    owner_client, monkeypatch, small_pages
+):
+    # More name matches than the limit: the pages walk the names, the last page ends at the
+    # limit and a page beyond it shows the last one.
+    for n in range(8):
+        factories.PersonFactory(name=f"Mees {n}", first_name="Mees", surname=f"{n}")
+    monkeypatch.setattr(selectors, "SEARCH_LIMIT", 5)
+
+    pages = [owner_client.get(LIST_URL, {"q": "m", "page": page}) for page in (1, 2, 3)]
+
+    shown = [[row.name for row in page.context["page"].object_list] for page in pages]
+    assert shown == [["Mees 0", "Mees 1", "Mees 2"], ["Mees 3", "Mees 4"], ["Mees 3", "Mees 4"]]
+    html = pages[1].content.decode()
+    assert "More than 5 contacts match: the best 5 are shown." in html
+    assert "Page 2 of 2" in html
+
+
 def test_the_type_filter_counts_by_the_type_it_shows(owner_client, book):
     response = owner_client.get(LIST_URL, {"type": ContactType.COMPANY})
     assert numbers(response) == ["C09", "C01"]
