@@ -6,7 +6,8 @@ its cost: the wizard's draft with its five joined tables took ~1.5 ms of CPU to 
 for its parameters, keeps the compiled SQL and the compiler's description of the columns, and
 afterwards only executes that SQL with the real values. The SQL is the queryset's own and the
 rows become model instances (with their `select_related` objects) by Django's own loaders, so
-the result is what the queryset gives. (In `contacts`, the lowest app, so every app may use it.)
+the result is what the queryset gives; a ``values_list()`` queryset's rows come as tuples, with
+the compiler's converters applied. (In `contacts`, the lowest app, so every app may use it.)
 
 What it cannot know, it refuses: a stand-in that the SQL does not take as a parameter (a
 LIMIT is written into the text), prefetches or known related objects (other queries), and a
@@ -23,7 +24,7 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.http import Http404
 
 
@@ -33,7 +34,7 @@ class _Compiled:
     sql: str | None  # None: the queryset can match nothing (`.none()`), so no query runs
     params: list[tuple[str | None, Any]]  # (stand-in name or None for a fixed value, value)
     compiler: Any  # the SQLCompiler after as_sql(): its select, klass_info and converters
-    model: type[Model]
+    model: type[Model] | None  # None: a values_list() queryset, whose rows are tuples
     fields: slice  # the model's own columns in a row
     init_list: list[str]
     populators: list
@@ -42,7 +43,10 @@ class _Compiled:
 
 class BuiltOnceQuery:
     """``build(**stand_ins)`` returns the queryset; ``fetch(**values)`` runs it for values of
-    the same names and types, returning its model instances as a list."""
+    the same names and types, returning its model instances as a list (or, for a
+    ``values_list()`` queryset, its rows as tuples). A stand-in may be several parameters of
+    the SQL (a keyset cursor's date is compared three times), so it must be a value the query
+    never fixes (a negative id, a text with a NUL)."""
 
     def __init__(self, build: Callable[..., QuerySet], **stand_ins: Any) -> None:
         self.build = build
@@ -51,9 +55,18 @@ class BuiltOnceQuery:
 
     @staticmethod
     def can_build(queryset: QuerySet) -> bool:
-        """Whether the queryset's instances come from its one SQL statement alone."""
+        """Whether the queryset's instances (or value tuples) come from its one SQL statement
+        alone, in the order of its columns."""
+        query = queryset.query
         return (
-            queryset._iterable_class is ModelIterable
+            (
+                queryset._iterable_class is ModelIterable
+                or (
+                    queryset._iterable_class is ValuesListIterable
+                    and not query.extra_select
+                    and not query.annotation_select
+                )
+            )
             and not queryset._prefetch_related_lookups
             and not queryset._known_related_objects
         )
@@ -67,6 +80,8 @@ class BuiltOnceQuery:
         with connections[compiled.db].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
+        if compiled.model is None:
+            return list(compiled.compiler.results_iter([rows], tuple_expected=True))
         return [self._instance(compiled, row) for row in compiled.compiler.results_iter([rows])]
 
     def get_by_id(self, pk: Any, missing: str) -> Model:
@@ -90,7 +105,9 @@ class BuiltOnceQuery:
     def _compile(self) -> _Compiled:
         queryset = self.build(**self.stand_ins)
         if not self.can_build(queryset):
-            raise ImproperlyConfigured("BuiltOnceQuery takes a plain queryset of model instances")
+            raise ImproperlyConfigured(
+                "BuiltOnceQuery takes a plain queryset of model instances or value tuples"
+            )
         db = queryset.db
         compiler = queryset.query.get_compiler(using=db)
         try:
@@ -102,9 +119,14 @@ class BuiltOnceQuery:
             )
             return compiled
         params = _named_params(sql, fixed, self.stand_ins)
+        self._db = db
+        if queryset._iterable_class is ValuesListIterable:
+            compiled = _compiled_on(connections[db])[self] = _Compiled(
+                db, sql, params, compiler, None, slice(0), [], [], {}
+            )
+            return compiled
         select, klass_info = compiler.select, compiler.klass_info
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        self._db = db
         compiled = _compiled_on(connections[db])[self] = _Compiled(
             db=db,
             sql=sql,
@@ -204,9 +226,9 @@ def _named_params(sql: str, fixed, stand_ins: dict[str, Any]) -> list[tuple[str 
             if type(value) is type(stand_in) and value == stand_in
         ]
         params.append((names[0] if names else None, value))
-    if sorted(name for name, _ in params if name) != sorted(stand_ins):
+    if {name for name, _ in params if name} != stand_ins.keys():
         raise ImproperlyConfigured(
-            f"each stand-in must be one parameter of the SQL: {params!r} for {sql}"
+            f"each stand-in must be a parameter of the SQL: {params!r} for {sql}"
         )
     return params
 

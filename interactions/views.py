@@ -103,9 +103,8 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         sort = selectors.DEFAULT_ENTRY_ORDER
     page = None
     if form.is_valid():
-        entries = selectors.filter_entries(selectors.entry_list_queryset(), form.cleaned_data)
         page = selectors.entry_page(
-            entries,
+            form.cleaned_data,
             after=selectors.EntryCursor.parse(request.GET.get("after")),
             before=selectors.EntryCursor.parse(request.GET.get("before")),
             size=ENTRY_PAGE_SIZE,

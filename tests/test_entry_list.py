@@ -6,15 +6,16 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contacts.forms import SetupChoiceField, setup_choices
 from contacts.models import Salesperson
-from interactions import views
+from interactions import selectors, views
 from interactions.forms import EntryFilterForm
 from interactions.models import Evaluation, InteractionTemplate
-from interactions.selectors import EntryCursor, entry_list_queryset, entry_page
+from interactions.selectors import EntryCursor, entry_list_queryset, entry_page, filter_entries
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -265,7 +266,7 @@ def test_mangled_page_cursor_shows_the_first_page(owner_client, cursor):
 
 def test_entry_page_knows_there_is_nothing_newer_on_the_first_page(db):
     entries = factories.LogEntryFactory.create_batch(3, date=TODAY)
-    page = entry_page(entry_list_queryset(), size=3)
+    page = entry_page({}, size=3)
     assert [e.pk for e in page] == [e.pk for e in reversed(entries)]
     assert page.previous is None
     assert page.next is None
@@ -386,3 +387,84 @@ def test_the_rows_show_the_entrys_contact_template_and_salesperson(owner_client)
     assert f'/interactions/templates/{entry.template_id}/">VISIT</a>' in html
     assert f'/contacts/salespeople/{entry.salesperson_id}/">ROSA</a>' in html
     assert shown(owner_client.get(URL)) == [nobody.pk, entry.pk]
+
+
+def _orm_page_pks(filters, cursor, order, limit) -> list[int]:
+    """What the ORM gives for the page statement `entry_page` runs compiled once."""
+    entries = filter_entries(entry_list_queryset(), filters)
+    if cursor is not None:
+        entries = entries.filter(selectors._beyond(cursor, order))
+    return [row[0] for row in entries.order_by(*selectors.ENTRY_ORDERS[order])[:limit]]
+
+
+def test_the_page_statement_compiled_once_reads_what_the_orm_reads(two_entries):
+    wanted, _ = two_entries
+    times = [datetime.time(9, 0), None, datetime.time(14, 30)]
+    for n in range(8):
+        factories.LogEntryFactory(
+            contact=wanted.contact,
+            salesperson=wanted.salesperson,
+            date=TODAY - datetime.timedelta(days=n // 3),
+            time=times[n % 3],
+            canceled=n % 2 == 0,
+            evaluation=Evaluation.POSITIVE if n % 3 else Evaluation.BLANK,
+        )
+    cleaned = {
+        "contact": wanted.contact,
+        "company": wanted.contact_company,
+        "salesperson": wanted.salesperson,
+        "template": wanted.template,
+        "group": wanted.group,
+        "campaign": wanted.campaign,
+        "opportunity": wanted.opportunity,
+        "segment_no": "SEG90001",
+        "logged_segment": wanted.logged_segment_id,
+        "date_from": TODAY - datetime.timedelta(days=1),
+        "date_to": TODAY,
+        "canceled": True,
+        "evaluation": Evaluation.BLANK,
+    }
+    filter_sets = [
+        {},
+        {"salesperson": wanted.salesperson, "date_from": cleaned["date_from"], "date_to": TODAY},
+        {"contact": wanted.contact, "canceled": False},
+        {"contact": wanted.contact, "canceled": True, "evaluation": Evaluation.BLANK},
+        {"evaluation": Evaluation.POSITIVE},
+        *({name: value} for name, value in cleaned.items()),
+    ]
+    cursors = [
+        None,
+        EntryCursor(TODAY, datetime.time(9, 0), wanted.pk + 3),
+        EntryCursor(TODAY - datetime.timedelta(days=1), None, wanted.pk + 5),
+    ]
+    checked = 0
+    for filters in filter_sets:
+        for order in selectors.ENTRY_ORDERS:
+            for cursor in cursors:
+                expected = _orm_page_pks(filters, cursor, order, 3)
+                found = [
+                    row.pk
+                    for row in selectors._page_rows(
+                        selectors.entry_lookups(filters), cursor, order, 3
+                    )
+                ]
+                assert found == expected, (filters, order, cursor)
+                checked += bool(expected)
+    assert checked > 50  # most of the shapes found rows to compare
+
+
+def test_the_page_statement_is_compiled_once_per_shape(db, monkeypatch):
+    first, second = factories.SalespersonFactory(), factories.SalespersonFactory()
+    factories.LogEntryFactory(salesperson=second, date=TODAY)
+    cursor = EntryCursor(TODAY + datetime.timedelta(days=1), datetime.time(8, 0), 10**9)
+    entry_page({"salesperson": first}, after=cursor)
+    compiled = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(
+        SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or original(self, *a, **k)
+    )
+    page = entry_page({"salesperson": second}, after=cursor)
+    assert [row.salesperson_id for row in page] == [second.pk]
+    assert not compiled
+    entry_page({"salesperson": second, "canceled": True}, after=cursor)  # another shape
+    assert compiled
