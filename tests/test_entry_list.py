@@ -14,7 +14,7 @@ from contacts.forms import SetupChoiceField, setup_choices
 from contacts.models import Salesperson
 from interactions import selectors, views
 from interactions.forms import EntryFilterForm
-from interactions.models import Evaluation, InteractionTemplate
+from interactions.models import Evaluation, InteractionLogEntry, InteractionTemplate
 from interactions.selectors import EntryCursor, entry_list_queryset, entry_page, filter_entries
 from tests import factories
 
@@ -387,6 +387,20 @@ def test_the_rows_show_the_entrys_contact_template_and_salesperson(owner_client)
     assert f'/interactions/templates/{entry.template_id}/">VISIT</a>' in html
     assert f'/contacts/salespeople/{entry.salesperson_id}/">ROSA</a>' in html
     assert shown(owner_client.get(URL)) == [nobody.pk, entry.pk]
+
+
+def test_a_blank_or_unknown_evaluation_or_correspondence_type_shows_an_empty_cell(owner_client):
+    entry = factories.LogEntryFactory(evaluation="", correspondence_type="", canceled=False)
+    for evaluation, correspondence_type in [("", ""), ("retired", "telex")]:
+        InteractionLogEntry.objects.filter(pk=entry.pk).update(
+            evaluation=evaluation, correspondence_type=correspondence_type
+        )
+        row = owner_client.get(URL).content.decode().split("<tbody>")[1]
+        # the Corr. Type cell before Cost, the Evaluation cell before Canceled
+        assert '<td></td>\n<td class="num" data-label="Cost (LCY)">' in row
+        assert "</td>\n<td></td><td></td><td>" in row
+        assert "(blank)" not in row
+        assert "retired" not in row
 
 
 def _orm_page_pks(filters, cursor, order, limit) -> list[int]:
