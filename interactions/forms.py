@@ -11,6 +11,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from contacts.built_once import BuiltOnceQuery
 from contacts.forms import DateInput, SetupChoiceField, setup_choices
 from contacts.models import Campaign, Contact, Opportunity, Salesperson
 from contacts.selectors import contact_lookup
@@ -53,6 +54,11 @@ class ContactNumberField(forms.CharField):
             queryset = Contact.objects.select_related("company", "salesperson")
         self.queryset = queryset
         self.search = search
+        # Compiled once per process: the lookup's SQL cost ~0.5 ms of CPU to compile on every
+        # request that filters a list by contact, several times what running it does.
+        self._by_number = BuiltOnceQuery(
+            lambda number: _first(queryset.filter(number__iexact=number)), number="\x00built once"
+        )
         kwargs.setdefault("required", False)
         longest = Contact._meta.get_field("name" if search else "number").max_length
         kwargs.setdefault("max_length", longest)
@@ -80,10 +86,10 @@ class ContactNumberField(forms.CharField):
         if not number:
             return None
         if not self.search:
-            contact = self.queryset.filter(number__iexact=number).first()
-            if contact is None:
+            found = self._by_number.fetch(number=number)
+            if not found:
                 self._refuse("unknown", number)
-            return contact
+            return found[0]
         found = contact_lookup(number)
         if found.contact is None:
             self._refuse("ambiguous" if found.matches else "unknown_name", number, lookup=found)
@@ -93,6 +99,11 @@ class ContactNumberField(forms.CharField):
         raise ValidationError(
             self.error_messages[code], code=code, params={"number": number, **params}
         )
+
+
+def _first(queryset):
+    """What ``queryset.first()`` reads, as a queryset."""
+    return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
 
 
 class YesNoAll:

@@ -482,3 +482,18 @@ def test_the_page_statement_is_compiled_once_per_shape(db, monkeypatch):
     assert not compiled
     entry_page({"salesperson": second, "canceled": True}, after=cursor)  # another shape
     assert compiled
+
+
+def test_the_contact_filter_reads_its_contact_by_sql_compiled_once(db, monkeypatch):
+    person = factories.PersonFactory(number="CP424243")
+    assert EntryFilterForm({"contact": "CP424242"}).errors  # compiles the lookup
+    compiled = []
+    original = SQLCompiler.as_sql
+    monkeypatch.setattr(
+        SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or original(self, *a, **k)
+    )
+    form = EntryFilterForm({"contact": "cp424243"})
+    assert form.is_valid()
+    assert form.cleaned_data["contact"] == person
+    assert "company" in form.cleaned_data["contact"]._state.fields_cache  # read with it
+    assert not compiled
