@@ -361,8 +361,9 @@ def _page_rows(
     query = _PAGE_QUERIES.get(shape)
     if query is None:
         query = _page_query(tuple(lookups), fixed, order, limit, values)
-        if len(_PAGE_QUERIES) < MAX_PAGE_SHAPES:  # a bound on what odd URLs can make it keep
-            _PAGE_QUERIES[shape] = query
+        if len(_PAGE_QUERIES) >= MAX_PAGE_SHAPES:  # odd URLs past the bound: the ORM reads them
+            return [EntryRow(*row) for row in query.build(**values)]
+        _PAGE_QUERIES[shape] = query
     return [EntryRow(*row) for row in query.fetch(**values)]
 
 
@@ -397,7 +398,7 @@ def _page_query(
 
 def _stand_in(value: Any, number: int) -> Any:
     """A value of ``value``'s type that no page statement fixes, distinct for each ``number``:
-    a negative key, a date of year 1, a second past midnight, a text with a NUL."""
+    a negative key, a date of year 1, a microsecond past midnight, a text with a NUL."""
     if type(value) is int:
         return -1 - number
     if type(value) is datetime.date:

@@ -484,6 +484,21 @@ def test_the_page_statement_is_compiled_once_per_shape(db, monkeypatch):
     assert compiled
 
 
+def test_page_shapes_past_the_bound_are_read_by_the_orm_and_not_kept(db, monkeypatch):
+    entry = factories.LogEntryFactory()
+    monkeypatch.setattr(selectors, "_PAGE_QUERIES", {})
+    monkeypatch.setattr(selectors, "MAX_PAGE_SHAPES", 0)
+
+    def compiled_pages() -> int:
+        kept = connection.__dict__.get("_built_once_queries", {})
+        return sum("_page_query" in query.build.__qualname__ for query in kept)
+
+    before = compiled_pages()
+    assert [row.pk for row in entry_page({"contact": entry.contact})] == [entry.pk]
+    assert selectors._PAGE_QUERIES == {}
+    assert compiled_pages() == before
+
+
 def test_the_contact_filter_reads_its_contact_by_sql_compiled_once(db, monkeypatch):
     person = factories.PersonFactory(number="CP424243")
     assert EntryFilterForm({"contact": "CP424242"}).errors  # compiles the lookup
