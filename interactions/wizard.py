@@ -18,12 +18,14 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView, WizardView
 
 from contacts.models import Contact, CorrespondenceType, Salesperson
 from contacts.services import RecordGone
+from contacts.web import render_rows
 from interactions.merge import merge, merge_values
 from interactions.models import WIZARD_STEPS, DraftStatus, InteractionDraft
 from interactions.selectors import get_draft_for_user
@@ -116,6 +118,15 @@ class DraftStorage(BaseStorage):
         """The step's uploads by field: the names they were uploaded with."""
         stored = self.data[self.step_files_key].get(step, {})
         return {field: meta["name"] for field, meta in stored.items()}
+
+
+def field_rows(fields, *, attachment: str = "") -> SafeString:
+    """A step's field rows, written by the Jinja2 partial: an ``{% include %}`` of
+    `_wizard_field.html` per field was a third of a step's rendering. ``attachment`` is the
+    name of the Content step's upload, if any."""
+    labels = {"remove": _("Remove"), "replace": _("Replace with another file")}
+    context = {"fields": fields, "attachment": attachment, "labels": labels}
+    return render_rows("interactions/_wizard_fields.html", context)
 
 
 def _same_text(typed: str, offered: str) -> bool:
@@ -307,9 +318,14 @@ class DraftWizard(NamedUrlWizardView):
             step_titles=[(step, WIZARD_STEPS[step], step == current) for step in steps],
             step_title=WIZARD_STEPS[current],
             is_last_step=current == steps[-1],
-            attachment=on_content and self.storage.file_names("content").get("content-attachment"),
             content_kept=on_content and self.storage.extra_data.get("content_kept", False),
         )
+        if current == "type":
+            context["main_field_rows"] = field_rows(form.main_fields)
+            context["more_field_rows"] = field_rows(form.more_fields)
+        else:
+            attachment = on_content and self.storage.file_names("content").get("content-attachment")
+            context["field_rows"] = field_rows(form.visible_fields(), attachment=attachment or "")
         return context
 
     # --- Finish ------------------------------------------------------------------------------
