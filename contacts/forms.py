@@ -69,6 +69,10 @@ class SetupChoiceField(forms.ModelChoiceField):
     """
 
     iterator = ListChoiceIterator
+    # An object of the declared list that the request has already read (with another row,
+    # such as a draft's template), taken when the value is its key instead of reading it again.
+    # Set on a form's own field, never on a class's: it is that request's row.
+    known: Model | None = None
 
     def __init__(self, queryset, **kwargs):
         super().__init__(queryset, **kwargs)
@@ -122,6 +126,8 @@ class SetupChoiceField(forms.ModelChoiceField):
             ):
                 value_for_sql = None
         if type(value_for_sql) in _KEY_STAND_INS:
+            if self.known is not None and getattr(self.known, key.attname) == value_for_sql:
+                return self.known
             found = lookup.fetch(value=value_for_sql)
             if len(found) == 1:
                 return found[0]

@@ -225,8 +225,16 @@ class DraftWizard(NamedUrlWizardView):
         conditions and defaults and the draft's summary read it. A posted step 1 replaces it."""
         data = self.storage.get_step_data("type")
         if data is not None:
-            return self.form_list["type"](data=data, prefix="type", **self.get_form_kwargs("type"))
+            return self.with_draft_template(
+                self.form_list["type"](data=data, prefix="type", **self.get_form_kwargs("type"))
+            )
         return None
+
+    def with_draft_template(self, form):
+        """Step 1's ``form``, taking the draft's template (its summary column, read with the
+        draft's row and written with its state) when it is the one chosen: not read again."""
+        form.fields["template"].known = self.draft.template
+        return form
 
     @property
     def values(self) -> dict:
@@ -242,7 +250,8 @@ class DraftWizard(NamedUrlWizardView):
         # Defaults only for a form shown empty (a bound one shows its data): they cost queries.
         initial = self.get_form_initial(step) if data is None and files is None else {}
         kwargs = {"prefix": step, "initial": initial, **self.get_form_kwargs(step)}
-        return self.get_form_list()[step](data=data, files=files, **kwargs)
+        form = self.get_form_list()[step](data=data, files=files, **kwargs)
+        return self.with_draft_template(form) if step == "type" else form
 
     def get_form_step_data(self, form):
         # This step's own fields only: never the CSRF token or the buttons.

@@ -1128,11 +1128,27 @@ def test_each_wizard_step_runs_a_fixed_number_of_queries(
     # stored data works out no defaults.
     # (The draft comes with the contact's company: the Related step and the merge fields.)
     # An email template has a Content step whatever its contents: they are read only to fill
-    # that step's defaults (`InteractionTemplate.variants`).
-    expected = {"type": 7, "content": 5, "related": 7, "result": 5}
+    # that step's defaults (`InteractionTemplate.variants`). Step 1's template comes with the
+    # draft's row (`DraftWizard.with_draft_template`), not read again.
+    expected = {"type": 6, "content": 4, "related": 6, "result": 4}
     for step, count in expected.items():
         with django_assert_num_queries(count):
             assert owner_client.get(step_url(draft_id, step)).status_code == 200
+
+
+def test_step_one_reads_its_own_template_when_the_draft_names_another(
+    owner_client, person, email_template, call
+):
+    """Step 1 takes the template read with the draft's row only when it is the one stored."""
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, email_template))
+    InteractionDraft.objects.filter(pk=draft_id).update(template=call)
+    # The email template's Content step, not a redirect for a CALL without one.
+    response = owner_client.get(step_url(draft_id, "content"))
+    assert response.status_code == 200
+    assert response.context["wizard"]["form"]["subject"].value() == "Hi {{ first_name }}"
+    post_step(owner_client, draft_id, "content", {"subject": "S", "body": "B"})
+    assert InteractionDraft.objects.get(pk=draft_id).template == email_template
 
 
 @pytest.mark.parametrize("size", [2, 20])
@@ -1143,12 +1159,13 @@ def test_each_wizard_post_runs_a_fixed_number_of_queries(
     # Step 1 is validated once per request (`DraftWizard.step_one`): the posted form is kept
     # for the next step's conditions and for the draft's summary, and `Finish` validates the
     # stored step 1 only once although the Result's description changed it. A posted step
-    # works out no defaults, and an email template's contents are not read.
+    # works out no defaults, and an email template's contents are not read. Once the draft has
+    # a template, step 1's comes with the draft's row (the first POST of step 1 reads it).
     steps = {
         "type": (type_data(person, email_template), 6),
-        "content": ({"subject": "S", "body": "B"}, 6),
-        "related": ({}, 6),
-        "result": (RESULT, 11),
+        "content": ({"subject": "S", "body": "B"}, 5),
+        "related": ({}, 5),
+        "result": (RESULT, 10),
     }
     for step, (data, count) in steps.items():
         with django_assert_num_queries(count):
