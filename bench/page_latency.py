@@ -227,7 +227,7 @@ def growth_pages(s: Subjects) -> dict[str, str]:
         "segment, 100,000 lines, last page": f"/segments/{segment.pk}/#last",
         "Segments list": "/segments/",
         "contact list, first page": "/contacts/",
-        "contact list, page 1000": "/contacts/?page=1000",
+        "contact list, 50,000 in": "/contacts/#deep",
         "contact list, last page": "/contacts/#last",
         "contact search ?q=M": "/contacts/?q=m",
         "contact picker ?q=M (JSON)": "/contacts/search/?q=m",
@@ -636,6 +636,7 @@ def main() -> None:
             search = args.pages == "search"
             if args.pages == "growth":
                 urls = resolve_last_pages(server, cookies, growth_pages(subjects))
+                urls = resolve_deep_pages(server, cookies, urls)
                 print("\n".join(f"{name}: {url}" for name, url in urls.items()))
             elif args.pages == "contacts":
                 urls = resolve_last_pages(server, cookies, contacts_pages())
