@@ -37,6 +37,27 @@ def _nav(lines: list[str]) -> tuple[str, str]:
     )
 
 
+def _top_bar(skip: str, main: str, nav_lines: list[str], *, error_page: bool = False) -> list[str]:
+    """The header's lines from the skip link to the main menu's Menu (for a phone)."""
+    nav, menu = _nav(nav_lines)
+    if error_page:  # no page of the menu is the current one
+        nav, menu = (links.replace(' aria-current="page"', "") for links in (nav, menu))
+    return [
+        f'<a class="skip-link" href="#main">{skip}</a>',
+        '<header class="topbar">',
+        '  <a class="brand" href="/">CRM</a>',
+        "  ",
+        "  ",
+        f'  <nav class="mainnav" aria-label="{main}">{nav}',
+        '  <details class="menu navmenu">',
+        "    <summary>Menu</summary>",
+        f'    <nav class="menu-items" aria-label="{main}">{menu}',
+        "  </details>",
+        "  ",
+        "  ",
+    ]
+
+
 ENGLISH_NAV_ON_CAMPAIGNS = [
     '<a href="/contacts/">Contacts</a>',
     '<a href="/contacts/salespeople/">Salespeople</a>',
@@ -97,21 +118,9 @@ def test_header_for_staff_in_english_on_a_setup_page(client, db):
     client.force_login(staff)
     html = client.get(reverse("contacts:campaign_list") + "?a=1&b=<2>").content.decode()
 
-    nav, menu = _nav(ENGLISH_NAV_ON_CAMPAIGNS)
     assert _header(html) == "\n".join(
         [
-            '<a class="skip-link" href="#main">Skip to content</a>',
-            '<header class="topbar">',
-            '  <a class="brand" href="/">CRM</a>',
-            "  ",
-            "  ",
-            f'  <nav class="mainnav" aria-label="Main">{nav}',
-            '  <details class="menu navmenu">',
-            "    <summary>Menu</summary>",
-            f'    <nav class="menu-items" aria-label="Main">{menu}',
-            "  </details>",
-            "  ",
-            "  ",
+            *_top_bar("Skip to content", "Main", ENGLISH_NAV_ON_CAMPAIGNS),
             '  <details class="menu usermenu">',
             '    <summary><span class="username">'
             "Sam O&#x27;Hara &amp; &lt;Sons&gt;</span></summary>",
@@ -153,21 +162,9 @@ def test_header_and_messages_for_a_manager_in_dutch(client, db):
     client.cookies["messages"] = _messages_cookie()
     html = client.get(reverse("interactions:entry_list")).content.decode()
 
-    nav, menu = _nav(DUTCH_NAV_ON_ENTRIES)
     assert _header(html) == "\n".join(
         [
-            '<a class="skip-link" href="#main">Naar de inhoud</a>',
-            '<header class="topbar">',
-            '  <a class="brand" href="/">CRM</a>',
-            "  ",
-            "  ",
-            f'  <nav class="mainnav" aria-label="Hoofdmenu">{nav}',
-            '  <details class="menu navmenu">',
-            "    <summary>Menu</summary>",
-            f'    <nav class="menu-items" aria-label="Hoofdmenu">{menu}',
-            "  </details>",
-            "  ",
-            "  ",
+            *_top_bar("Naar de inhoud", "Hoofdmenu", DUTCH_NAV_ON_ENTRIES),
             '  <details class="menu usermenu">',
             '    <summary><span class="username">Mia Ng</span></summary>',
             '    <div class="menu-items">',
@@ -241,22 +238,9 @@ def test_server_error_page_shows_the_menu_without_the_database(db, django_assert
     with translation.override("nl"), django_assert_num_queries(0):
         html = site_views.server_error(RequestFactory().get("/")).content.decode()
 
-    nav, menu = _nav(DUTCH_NAV_ON_ENTRIES)
-    nav, menu = (links.replace(' aria-current="page"', "") for links in (nav, menu))
     assert _header(html) == "\n".join(
         [
-            '<a class="skip-link" href="#main">Naar de inhoud</a>',
-            '<header class="topbar">',
-            '  <a class="brand" href="/">CRM</a>',
-            "  ",
-            "  ",
-            f'  <nav class="mainnav" aria-label="Hoofdmenu">{nav}',
-            '  <details class="menu navmenu">',
-            "    <summary>Menu</summary>",
-            f'    <nav class="menu-items" aria-label="Hoofdmenu">{menu}',
-            "  </details>",
-            "  ",
-            "  ",
+            *_top_bar("Naar de inhoud", "Hoofdmenu", DUTCH_NAV_ON_ENTRIES, error_page=True),
             "</header>",
         ]
     )
