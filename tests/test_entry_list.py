@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -490,7 +490,8 @@ def test_page_shapes_past_the_bound_are_read_by_the_orm_and_not_kept(db, monkeyp
     monkeypatch.setattr(selectors, "MAX_PAGE_SHAPES", 0)
 
     def compiled_pages() -> int:
-        kept = connection.__dict__.get("_built_once_queries", {})
+        # The real connection's: `django.db.connection` is a proxy with a __dict__ of its own.
+        kept = connections["default"].__dict__.get("_built_once_queries", {})
         return sum("_page_query" in query.build.__qualname__ for query in kept)
 
     before = compiled_pages()
