@@ -9,6 +9,7 @@ logged segment with "already logged as logged segment N".
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -174,32 +175,45 @@ def _line_rows(lines, *, segment: Segment, can_change: bool) -> SafeString:
     A page of 100 lines through the Django template engine (two reverse() calls, three
     translations, a choice label and a floatformat a line) was most of the page's time: the
     partial gets the links and labels worked out once, and amounts formatted once per distinct
-    value. ``lines`` are dicts of `selectors.LINE_ROW_FIELDS`; the columns are the page
-    template's <thead>.
+    value, all looked up by subscript or as a namespace's attribute: a call from the partial,
+    or a dict's key read as an attribute (Jinja2 tries the attribute first, and raises and
+    catches its absence), cost more (docs/benchmarks.md "Part M" and "Part O"). ``lines`` are
+    dicts of `selectors.LINE_ROW_FIELDS`; the columns are the page template's <thead>.
     """
     return render_rows(
         "segments/_line_rows.html",
         {
             "lines": lines,
             "can_change": can_change,
-            "links": {
-                "contact": link_prefix("contacts:contact_detail"),
-                "line": link_prefix("segments:line_edit", segment.pk),
+            "links": SimpleNamespace(
+                contact=link_prefix("contacts:contact_detail"),
+                line=link_prefix("segments:line_edit", segment.pk),
+            ),
+            "labels": SimpleNamespace(
+                personalised=_("Personalised"),
+                select=_("Select %(contact)s"),
+                personalise=_("Personalise"),
+                cost=_("Cost (LCY)"),
+                duration=_("Duration (Min.)"),
+            ),
+            "correspondence": _ShownAsStored(
+                (v, str(label)) for v, label in CorrespondenceType.choices if v
+            ),
+            "languages": _ShownAsStored((v, str(label)) for v, label in Language.choices),
+            "costs": {v: localize(v) for v in {line["unit_cost"] for line in lines}},
+            "durations": {
+                v: floatformat(v, "-2") for v in {line["unit_duration"] for line in lines}
             },
-            "labels": {
-                "personalised": _("Personalised"),
-                "select": _("Select %(contact)s"),
-                "personalise": _("Personalise"),
-                "cost": _("Cost (LCY)"),
-                "duration": _("Duration (Min.)"),
-            },
-            # A value no longer among the choices shows as stored (as get_FOO_display does).
-            "correspondence": {v: str(label) for v, label in CorrespondenceType.choices if v},
-            "languages": {v: str(label) for v, label in Language.choices},
-            "cost": functools.cache(localize),
-            "duration": functools.cache(lambda value: floatformat(value, "-2")),
         },
     )
+
+
+class _ShownAsStored(dict):
+    """A choice's label by its value; a value no longer among the choices shows as stored (as
+    get_FOO_display does)."""
+
+    def __missing__(self, value):
+        return value
 
 
 @segment_change_view
