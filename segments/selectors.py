@@ -107,14 +107,14 @@ def line_page(
     comments"). No OFFSET and no COUNT: the number of lines is the segment's kept total. A line
     whose template or salesperson row is gone (no database constraint) has None there.
     """
-    ids = segment.lines.values("id")
     backwards = before is not None or last
     if before is not None:
-        ids = ids.filter(id__lt=before)
+        rows = _line_page_query("before", backwards, size).fetch(segment=segment.pk, cursor=before)
     elif after is not None:
-        ids = ids.filter(id__gt=after)
-    ids = ids.order_by("-id" if backwards else "id")[: size + 1]
-    lines = list(SegmentLine.objects.filter(id__in=ids).order_by("id").values(*LINE_ROW_FIELDS))
+        rows = _line_page_query("after", backwards, size).fetch(segment=segment.pk, cursor=after)
+    else:
+        rows = _line_page_query(None, backwards, size).fetch(segment=segment.pk)
+    lines = [dict(zip(LINE_ROW_FIELDS, row, strict=True)) for row in rows]
     more = len(lines) > size
     if backwards:
         lines = lines[1:] if more else lines
@@ -125,6 +125,26 @@ def line_page(
         previous = lines[0]["id"] if after is not None and lines else None
         following = lines[-1]["id"] if more else None
     return LinePage(lines, previous=previous, next=following)
+
+
+@functools.cache
+def _line_page_query(kind: str | None, backwards: bool, size: int) -> BuiltOnceQuery:
+    """`line_page`'s one query for a kind of page (no cursor, or the lines ``before`` or
+    ``after`` the ``cursor`` line; forwards or backwards; ``size``), by SQL compiled once per
+    process: the ORM built and compiled it again on every request of the segment page."""
+
+    def build(segment: int, cursor: int | None = None) -> QuerySet:
+        ids = SegmentLine.objects.filter(segment_id=segment).values("id")
+        if kind == "before":
+            ids = ids.filter(id__lt=cursor)
+        elif kind == "after":
+            ids = ids.filter(id__gt=cursor)
+        ids = ids.order_by("-id" if backwards else "id")[: size + 1]
+        return SegmentLine.objects.filter(id__in=ids).order_by("id").values_list(*LINE_ROW_FIELDS)
+
+    if kind is None:
+        return BuiltOnceQuery(build, segment=-1)
+    return BuiltOnceQuery(build, segment=-1, cursor=-2)
 
 
 def parse_line_id(value: str | None) -> int | None:
