@@ -56,6 +56,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from log_segment import (
     CITY,
+    ENTRY_COLUMNS,
     bare_add,
     ensure_contacts,
     ensure_setup,
@@ -126,15 +127,7 @@ def ensure_entries(template: InteractionTemplate, salesperson_id: int, user_id: 
     # evaluated; the rest outbound with every evaluation. Every 10th (not k = 0) attempt
     # failed, every 17th canceled.
     sql = f"""
-        INSERT INTO {entries} (
-            contact_id, contact_company_id, date, time, description, subject, template_id,
-            group_id, salesperson_id, information_flow, initiated_by, correspondence_type,
-            cost, duration, evaluation, attempt_failed, campaign_id, campaign_target,
-            campaign_response, opportunity_id, segment_no, logged_segment_id, language, body,
-            attachment, delivery_status, delivery_attempts, delivery_next_try_at,
-            delivery_last_error, delivered_at, canceled, draft_id, logged_by_id, logged_at,
-            updated_at, updated_by_id
-        )
+        INSERT INTO {entries} ({ENTRY_COLUMNS})
         SELECT c.id, c.company_id,
                DATE '2025-01-01' + ((c.id * 7 + k * 53) %% 700)::int, '10:00',
                'Benchmark entry', '', %s, %s, %s,

@@ -50,6 +50,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from log_segment import (
     CITY,
+    ENTRY_COLUMNS,
     backend_cpu,
     ensure_contacts,
     ensure_setup,
@@ -66,16 +67,6 @@ ROWS = 100_000
 
 def table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
-
-
-ENTRY_COLUMNS = """
-    contact_id, contact_company_id, date, time, description, subject, template_id,
-    group_id, salesperson_id, information_flow, initiated_by, correspondence_type,
-    cost, duration, evaluation, attempt_failed, campaign_id, campaign_target,
-    campaign_response, opportunity_id, segment_no, logged_segment_id, language, body,
-    attachment, delivery_status, delivery_attempts, delivery_next_try_at,
-    delivery_last_error, delivered_at, canceled, draft_id, logged_by_id, logged_at,
-    updated_at, updated_by_id"""
 
 
 def entry_values(contact: str) -> str:
