@@ -13,13 +13,19 @@ from pathlib import Path
 import pytest
 from axes.handlers.database import AxesDatabaseHandler
 from axes.models import AccessAttempt
+from csp import constants as csp_constants
+from csp.decorators import csp_exempt, csp_update
+from csp.exceptions import CSPNonceError
+from csp.utils import build_policy
 from django.conf import settings as django_settings
-from django.test import Client
+from django.http import HttpResponse
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from crm_site.auth_backends import client_ip
+from crm_site.middleware import ContentSecurityPolicyMiddleware
 from tests import factories
 from tests.database import subprocess_database_url
 from tests.test_login_required import ALL
@@ -429,3 +435,70 @@ def test_behind_a_proxy_the_client_is_the_address_the_proxy_appended(rf, setting
 def test_without_a_request_authenticate_still_works(owner):
     """`Client.login` and shells call authenticate() without a request: nothing to throttle."""
     assert Client().login(username="owner", password=factories.PASSWORD)
+
+
+# --- the policy header written once per process (crm_site.middleware) ---------------------------
+
+
+def _csp_answer(rf, view, path="/contacts/"):
+    request = rf.get(path)
+    middleware = ContentSecurityPolicyMiddleware(view)
+    return request, middleware(request)
+
+
+def _page(request):
+    return HttpResponse("page")
+
+
+def test_the_policy_header_is_the_one_django_csp_builds(owner_client):
+    response = owner_client.get(reverse("contacts:contact_list"))
+    assert response["Content-Security-Policy"] == build_policy()
+    assert "Content-Security-Policy-Report-Only" not in response
+
+
+def test_a_changed_policy_setting_changes_the_header(rf):
+    _request, before = _csp_answer(rf, _page)
+    policy = {"DIRECTIVES": {"default-src": [csp_constants.SELF, "cdn.example.com"]}}
+    with override_settings(
+        CONTENT_SECURITY_POLICY=policy, CONTENT_SECURITY_POLICY_REPORT_ONLY=policy
+    ):
+        _request, during = _csp_answer(rf, _page)
+    _request, after = _csp_answer(rf, _page)
+
+    assert during["Content-Security-Policy"] == "default-src 'self' cdn.example.com"
+    assert during["Content-Security-Policy-Report-Only"] == "default-src 'self' cdn.example.com"
+    assert before["Content-Security-Policy"] == after["Content-Security-Policy"] == build_policy()
+    assert "Content-Security-Policy-Report-Only" not in after
+
+
+def test_a_view_that_changes_the_policy_or_is_exempt_gets_what_it_asked_for(rf):
+    _request, updated = _csp_answer(rf, csp_update({"img-src": "images.example.com"})(_page))
+    _request, exempt = _csp_answer(rf, csp_exempt()(_page))
+
+    assert "img-src 'self' data: images.example.com" in updated["Content-Security-Policy"]
+    assert "Content-Security-Policy" not in exempt
+
+
+def test_a_header_the_view_wrote_is_kept(rf):
+    def view(request):
+        response = HttpResponse("page")
+        response["Content-Security-Policy"] = "default-src 'none'"
+        return response
+
+    _request, response = _csp_answer(rf, view)
+    assert response["Content-Security-Policy"] == "default-src 'none'"
+
+
+def test_a_nonce_a_template_used_is_in_the_header_and_none_can_be_asked_after_it(rf):
+    def view(request):
+        return HttpResponse(f'<script nonce="{request.csp_nonce}"></script>')
+
+    policy = {"DIRECTIVES": {"script-src": [csp_constants.SELF, csp_constants.NONCE]}}
+    with override_settings(CONTENT_SECURITY_POLICY=policy):
+        request, response = _csp_answer(rf, view)
+        nonce = request._csp_nonce
+        assert f"script-src 'self' 'nonce-{nonce}'" in response["Content-Security-Policy"]
+
+        request, response = _csp_answer(rf, _page)
+        with pytest.raises(CSPNonceError):
+            str(request.csp_nonce)
