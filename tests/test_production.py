@@ -46,7 +46,7 @@ def test_gunicorn_runs_two_workers_per_core_plus_one_with_timeouts_and_an_access
     assert config["graceful_timeout"] > 0
     assert config["accesslog"] == "-"
     assert config["max_requests"] > 0
-    assert "logger_class" not in config
+    assert config["logger_class"] == "crm_site.gunicorn_logging.Logger"
 
 
 def test_gunicorn_settings_come_from_the_environment(monkeypatch):
@@ -94,6 +94,97 @@ def test_gunicorn_access_lines_are_json_with_log_format_json():
     assert line["status"] == "200"
     assert line["duration_ms"] == 42.0
     assert line["forwarded_for"] == "192.0.2.1"
+
+
+class _Response:
+    status = "200 OK"
+    status_code = 200
+    sent = 5123
+    headers = [("Content-Type", "text/html"), ("Vary", "Cookie"), ("Vary", "Accept-Language")]
+
+
+class _Request:
+    headers = [("HOST", "crm.example.com"), ("USER-AGENT", 'Agent "quoted"'), ("COOKIE", "a=b")]
+
+
+_ENVIRON = {
+    "REMOTE_ADDR": "192.0.2.7",
+    "REQUEST_METHOD": "GET",
+    "RAW_URI": '/contacts/?q="x"',
+    "SERVER_PROTOCOL": "HTTP/1.1",
+    "PATH_INFO": "/contacts/",
+    "QUERY_STRING": 'q="x"',
+    "HTTP_USER_AGENT": 'Agent "quoted"',
+    "HTTP_AUTHORIZATION": "Basic dXNlcjpwdw==",
+    "wsgi.url_scheme": "http",
+}
+
+
+def test_an_access_lines_atoms_are_gunicorns_each_worked_out_when_asked_for():
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger as GunicornLogger
+    from gunicorn.glogging import SafeAtoms
+
+    from crm_site.gunicorn_logging import Atoms, Logger
+
+    logger = Logger(Config())
+    took = datetime.timedelta(seconds=1, microseconds=234567)
+    gunicorns = SafeAtoms(GunicornLogger.atoms(logger, _Response, _Request, _ENVIRON, took))
+    ours = Atoms(logger, _Response, _Request, _ENVIRON, took, escape=True)
+
+    asked = [*gunicorns, "{Host}i", "{VARY}o", "{Remote_Addr}e", "{missing}i", "x", "{x}z"]
+    assert {key: ours[key] for key in asked if key != "t"} == {
+        key: gunicorns[key] for key in asked if key != "t"
+    }
+    assert ours["t"].startswith("[")  # the time: now, in gunicorn's format
+
+
+def test_the_access_line_is_gunicorns():
+    from gunicorn.glogging import Logger as GunicornLogger
+
+    from crm_site.gunicorn_logging import Logger
+
+    config = gunicorn_config_object()
+    lines = []
+    for logger_class in (GunicornLogger, Logger):
+        logger = logger_class(config)
+        stream = io.StringIO()
+        logger.access_log.handlers = [logging.StreamHandler(stream)]
+        logger.access(_Response, _Request, _ENVIRON, datetime.timedelta(milliseconds=42))
+        lines.append(stream.getvalue())
+    assert lines[0] == lines[1] == '192.0.2.7 "GET /contacts/?q=\\"x\\" HTTP/1.1" 200 5123 42ms\n'
+
+
+def gunicorn_config_object():
+    from gunicorn.config import Config
+
+    config = Config()
+    config.set("accesslog", "-")
+    config.set(
+        "access_log_format",
+        runpy.run_path(str(BASE_DIR / "crm_site" / "gunicorn.conf.py"))["access_log_format"],
+    )
+    return config
+
+
+def test_a_json_access_line_without_forwarded_for_says_so():
+    # A balancer's health probe comes without X-Forwarded-For; the line was a KeyError.
+    from gunicorn.config import Config
+
+    from crm_site.gunicorn_logging import JsonLogger
+
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    logger = JsonLogger(cfg)
+    stream = io.StringIO()
+    logger.access_log.handlers = [logging.StreamHandler(stream)]
+    logger.access(_Response, _Request, _ENVIRON, datetime.timedelta(milliseconds=3))
+
+    line = json.loads(stream.getvalue())
+    assert line["forwarded_for"] == "-"
+    assert line["user_agent"] == 'Agent "quoted"'  # JSON escapes it, not gunicorn's way
+    assert line["query"] == 'q="x"'
+    assert line["bytes"] == 5123
 
 
 # --- structured logs ------------------------------------------------------------------------------
