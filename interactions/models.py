@@ -598,6 +598,133 @@ class EntryDayTotals(models.Model):
         return f"{self.span} {self.date} {self.salesperson_id}/{self.template_id}/{self.group_id}"
 
 
+# A company card's figures for a period (`CompanyMonthTotalsManager.statistics`). The whole
+# months of the period come from the month rows; the days at its ends outside them (at most two
+# ranges, NULL bounds when absent) from the entries themselves, through the (company, date)
+# index. The last date of an interaction (of an attempt) is the latest such entry at the ends
+# or, if later, in the latest month that has one: a month of the company's entries at most.
+COMPANY_STATISTICS_SQL = """
+WITH months AS (
+    SELECT sum(entries) AS entries, sum(cost) AS cost, sum(duration) AS duration,
+           max(month) FILTER (WHERE successful > 0) AS successful_month,
+           max(month) FILTER (WHERE attempted > 0) AS attempted_month
+    FROM {totals}
+    WHERE company_id = %(company)s AND month >= %(first_month)s AND month < %(end_month)s
+), days AS (
+    SELECT count(*) AS entries, sum(cost) AS cost, sum(duration) AS duration,
+           max(date) FILTER (WHERE NOT attempt_failed) AS successful_day,
+           max(date) FILTER (WHERE initiated_by = 'us') AS attempted_day
+    FROM {entries}
+    WHERE contact_company_id = %(company)s AND NOT canceled AND (
+        date BETWEEN %(start_from)s AND %(start_to)s OR date BETWEEN %(end_from)s AND %(end_to)s
+    )
+)
+SELECT coalesce(months.entries, 0) + days.entries,
+       coalesce(months.cost, 0) + coalesce(days.cost, 0),
+       coalesce(months.duration, 0) + coalesce(days.duration, 0),
+       greatest(successful_day, (
+           SELECT max(date) FROM {entries}
+           WHERE contact_company_id = %(company)s AND NOT canceled AND NOT attempt_failed
+               AND date >= successful_month
+               AND date < (successful_month + interval '1 month')::date
+       )),
+       greatest(attempted_day, (
+           SELECT max(date) FROM {entries}
+           WHERE contact_company_id = %(company)s AND NOT canceled AND initiated_by = 'us'
+               AND date >= attempted_month
+               AND date < (attempted_month + interval '1 month')::date
+       ))
+FROM months, days
+"""
+
+
+class CompanyMonthTotalsManager(models.Manager):
+    def statistics(self, company, date_from=None, date_to=None) -> dict:
+        """The same figures as `LogEntryQuerySet.statistics` of the entries whose
+        `contact_company` is ``company`` (its own and its persons') in the period (either end
+        may be open), in one query (`COMPANY_STATISTICS_SQL`): a row a month of the period and
+        the entries of the days at its ends, however long the company's history."""
+        days, months = split_period(date_from, date_to)
+        (start_from, start_to), (end_from, end_to) = [*days, (None, None), (None, None)][:2]
+        first_month, end_month = months or (None, None)
+        if months is not None:
+            first_month = first_month or datetime.date.min
+            end_month = end_month or datetime.date.max
+        params = {
+            "company": company.pk,
+            "first_month": first_month,
+            "end_month": end_month,
+            "start_from": start_from,
+            "start_to": start_to,
+            "end_from": end_from,
+            "end_to": end_to,
+        }
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(_COMPANY_STATISTICS, params)
+            count, cost, duration, last_date, last_attempt = cursor.fetchone()
+        return {
+            "count": count,
+            "cost": cost,
+            "duration": duration,
+            "last_date": last_date,
+            "last_attempt": last_attempt,
+        }
+
+
+class CompanyMonthTotals(models.Model):
+    """Totals of a company's active (not canceled) log entries per month, its own and its
+    persons' (the entries whose `contact_company` it is); a row is dated the month's first day.
+
+    The company card summed them on every request: the busiest company's 8,222 entries at
+    10,000,000, and more as the log grows. From these rows a period costs a row a month and the
+    entries of the days at its ends (`CompanyMonthTotalsManager.statistics`). Kept by database
+    triggers on the log entry table (migration 0011), like `EntryDayTotals`: every insert,
+    update and delete, whichever code path or bulk statement wrote it, adds its difference in
+    the same transaction, so they are never stale. No day rows (a company has about one entry
+    a day: as many rows as entries) and no person rows (a person has about one entry a month;
+    rows for persons would make Log's trigger upsert a row per entry; docs/benchmarks.md
+    part Q).
+    """
+
+    company = models.ForeignKey(
+        "contacts.Contact",
+        on_delete=models.CASCADE,
+        related_name="entry_month_totals",
+        db_index=False,
+        # The entries' own keys hold the company; a constraint would cost the triggers a lookup
+        # for every row they add.
+        db_constraint=False,
+        verbose_name=_("company"),
+    )
+    month = models.DateField(_("month"))
+    entries = models.IntegerField(_("no. of interactions"), default=0)
+    cost = models.DecimalField(_("cost (LCY)"), max_digits=18, decimal_places=2, default=0)
+    duration = models.DecimalField(_("duration (min.)"), max_digits=18, decimal_places=2, default=0)
+    # Entries not marked `attempt failed`, and entries initiated by us.
+    successful = models.IntegerField(default=0)
+    attempted = models.IntegerField(default=0)
+
+    objects = CompanyMonthTotalsManager()
+
+    class Meta:
+        verbose_name = _("monthly totals of a company's log entries")
+        verbose_name_plural = _("monthly totals of companies' log entries")
+        constraints = [
+            # The triggers' ON CONFLICT target; a company's period is one range of it.
+            models.UniqueConstraint(
+                fields=["company", "month"], name="companytotals_one_row_per_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.month}: {self.entries}"
+
+
+_COMPANY_STATISTICS = COMPANY_STATISTICS_SQL.format(
+    totals=CompanyMonthTotals._meta.db_table, entries=InteractionLogEntry._meta.db_table
+)
+
+
 class InteractionComment(Tracked):
     entry = models.ForeignKey(
         InteractionLogEntry,
