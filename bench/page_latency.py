@@ -26,8 +26,9 @@ a segment of 100,000 lines; ``--make-segment`` adds one (all contacts, one state
     DATABASE_URL=... .venv/bin/python bench/page_latency.py --pages growth --make-segment
     DATABASE_URL=... .venv/bin/python bench/page_latency.py --pages growth --rounds 200
 
-``--pages statistics`` measures the salesperson card, the template page and the group page of
-the busiest of each, all time and for a year with ends mid-month, against the same targets::
+``--pages statistics`` measures the contact card of the busiest company, the salesperson card,
+the template page and the group page of the busiest of each, all time and for a year with ends
+mid-month, against the same targets::
 
     DATABASE_URL=... .venv/bin/python bench/page_latency.py --pages statistics --rounds 60
 
@@ -251,6 +252,8 @@ def statistics_pages(s: Subjects) -> dict[str, str]:
     )
     return {
         "trivial view (/healthz)": "/healthz",
+        "contact card (busiest company)": f"/contacts/{s.company_pk}/",
+        "contact card, a year": f"/contacts/{s.company_pk}/?{year}",
         "salesperson card (busiest)": f"/contacts/salespeople/{s.salesperson_pk}/",
         "salesperson card, a year": f"/contacts/salespeople/{s.salesperson_pk}/?{year}",
         "template page (busiest)": f"/interactions/templates/{s.template_pk}/",

@@ -32,6 +32,9 @@ triggers' share measured inside the one execution. On a busy shared machine that
 to read for the bulk inserts: whole statements there vary from run to run by more than their
 triggers cost (docs/benchmarks.md, issue 19, part I); the single-row figures hold up better.
 
+With `--only entry_contact_totals` the rounds switch only those triggers (the contact card's
+monthly totals, part Q) and leave the others on: what they add to the same writes.
+
 On a database migrated to before issue 19 (no line triggers, day rows only) the same script
 measures the old triggers; there "lines on" and "lines off" are the same statement (a control).
 """
@@ -144,11 +147,22 @@ class Bench:
             cursor.execute(sql, [*self.entry_params(), contact_id])
 
 
-def set_triggers(on: bool) -> None:
+def set_triggers(on: bool, only: str = "") -> None:
+    """Every user trigger of the line and entry tables on or off; with ``only``, just the
+    triggers whose names start so (the others stay on)."""
     verb = "ENABLE" if on else "DISABLE"
     with transaction.atomic(), connection.cursor() as cursor:
         for model in (SegmentLine, InteractionLogEntry):
-            cursor.execute(f"ALTER TABLE {table(model)} {verb} TRIGGER USER")
+            if not only:
+                cursor.execute(f"ALTER TABLE {table(model)} {verb} TRIGGER USER")
+                continue
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = %s::regclass"
+                " AND starts_with(tgname, %s)",
+                [model._meta.db_table, only],
+            )
+            for (name,) in cursor.fetchall():
+                cursor.execute(f"ALTER TABLE {table(model)} {verb} TRIGGER {name}")
 
 
 def vacuum() -> None:
@@ -213,6 +227,11 @@ def main() -> None:
     parser.add_argument(
         "--explain", type=int, default=0, help="only EXPLAIN ANALYZE the inserts this many times"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="switch only the triggers whose names start so (e.g. entry_contact_totals)",
+    )
     args = parser.parse_args()
 
     print(f"database {connection.settings_dict['NAME']}", flush=True)
@@ -254,7 +273,7 @@ def main() -> None:
             order = (True, False) if number % 2 else (False, True)
             for on in order:
                 print(f"\nround {number}, triggers {'on' if on else 'off'}", flush=True)
-                set_triggers(on)
+                set_triggers(on, args.only)
                 for label, work, atomic in steps:
                     wall, cpu = measure(work, atomic=atomic)
                     results.setdefault((label, on), []).append((wall, cpu))
@@ -263,7 +282,7 @@ def main() -> None:
                         vacuum()
                 cleanup(bench)
     finally:
-        set_triggers(True)
+        set_triggers(True, args.only)
         cleanup(bench)
 
     print(f"\nmedians of {args.rounds} rounds: on / off (ratio), wall then CPU")
