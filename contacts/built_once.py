@@ -6,8 +6,9 @@ its cost: the wizard's draft with its five joined tables took ~1.5 ms of CPU to 
 for its parameters, keeps the compiled SQL and the compiler's description of the columns, and
 afterwards only executes that SQL with the real values. The SQL is the queryset's own and the
 rows become model instances (with their `select_related` objects) by Django's own loaders, so
-the result is what the queryset gives; a ``values_list()`` queryset's rows come as tuples, with
-the compiler's converters applied. (In `contacts`, the lowest app, so every app may use it.)
+the result is what the queryset gives; a ``values_list()`` queryset's rows come as tuples (named
+tuples for ``named=True``), with the compiler's converters applied. (In `contacts`, the lowest
+app, so every app may use it.)
 
 What it cannot know, it refuses: a stand-in that the SQL does not take as a parameter (a
 LIMIT is written into the text), prefetches or known related objects (other queries), and a
@@ -24,7 +25,13 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
+from django.db.models.query import (
+    ModelIterable,
+    NamedValuesListIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
+from django.db.models.utils import create_namedtuple_class
 from django.http import Http404
 
 
@@ -36,6 +43,7 @@ class _Compiled:
     compiler: Any  # the SQLCompiler after as_sql(): its select and klass_info
     converters: dict  # what the rows' columns go through (as results_iter() would work out)
     model: type[Model] | None  # None: a values_list() queryset, whose rows are tuples
+    row: type[tuple]  # a values_list() queryset's tuples: tuple, or its named tuple class
     fields: slice  # the model's own columns in a row
     init_list: list[str]
     populators: list
@@ -45,9 +53,9 @@ class _Compiled:
 class BuiltOnceQuery:
     """``build(**stand_ins)`` returns the queryset; ``fetch(**values)`` runs it for values of
     the same names and types, returning its model instances as a list (or, for a
-    ``values_list()`` queryset, its rows as tuples). A stand-in may be several parameters of
-    the SQL (a keyset cursor's date is compared three times), so it must be a value the query
-    never fixes (a negative id, a text with a NUL)."""
+    ``values_list()`` queryset, its rows as tuples or named tuples). A stand-in may be several
+    parameters of the SQL (a keyset cursor's date is compared three times), so it must be a
+    value the query never fixes (a negative id, a text with a NUL)."""
 
     def __init__(self, build: Callable[..., QuerySet], **stand_ins: Any) -> None:
         self.build = build
@@ -57,15 +65,14 @@ class BuiltOnceQuery:
     @staticmethod
     def can_build(queryset: QuerySet) -> bool:
         """Whether the queryset's instances (or value tuples) come from its one SQL statement
-        alone, in the order of its columns."""
-        query = queryset.query
+        alone, in the order of its columns (for values_list(), annotations included: Django
+        5.2 selects them in the order asked for)."""
         return (
             (
                 queryset._iterable_class is ModelIterable
                 or (
-                    queryset._iterable_class is ValuesListIterable
-                    and not query.extra_select
-                    and not query.annotation_select
+                    queryset._iterable_class in (ValuesListIterable, NamedValuesListIterable)
+                    and not queryset.query.extra_select
                 )
             )
             and not queryset._prefetch_related_lookups
@@ -84,7 +91,7 @@ class BuiltOnceQuery:
         if compiled.converters:
             rows = compiled.compiler.apply_converters(rows, compiled.converters)
         if compiled.model is None:
-            return [tuple(row) for row in rows]
+            return [tuple.__new__(compiled.row, row) for row in rows]
         return [self._instance(compiled, row) for row in rows]
 
     def get_by_id(self, pk: Any, missing: str) -> Model:
@@ -118,7 +125,7 @@ class BuiltOnceQuery:
         except EmptyResultSet:  # as the ORM, which answers such a queryset without a query
             self._db = db
             compiled = _compiled_on(connections[db])[self] = _Compiled(
-                db, None, [], None, {}, queryset.model, slice(0), [], [], {}
+                db, None, [], None, {}, queryset.model, tuple, slice(0), [], [], {}
             )
             return compiled
         params = _named_params(sql, fixed, self.stand_ins)
@@ -127,9 +134,15 @@ class BuiltOnceQuery:
         # wizard's draft read (six joined tables) a third of its CPU.
         select = compiler.select
         converters = compiler.get_converters([column[0] for column in select[: compiler.col_count]])
-        if queryset._iterable_class is ValuesListIterable:
+        if queryset._iterable_class is not ModelIterable:
+            row = tuple
+            if queryset._iterable_class is NamedValuesListIterable:
+                # As NamedValuesListIterable names them.
+                query = queryset.query
+                names = queryset._fields or [*query.values_select, *query.annotation_select]
+                row = create_namedtuple_class(*names)
             compiled = _compiled_on(connections[db])[self] = _Compiled(
-                db, sql, params, compiler, converters, None, slice(0), [], [], {}
+                db, sql, params, compiler, converters, None, row, slice(0), [], [], {}
             )
             return compiled
         klass_info = compiler.klass_info
@@ -141,6 +154,7 @@ class BuiltOnceQuery:
             compiler=compiler,
             converters=converters,
             model=klass_info["model"],
+            row=tuple,
             fields=slice(start, end),
             init_list=[column[0].target.attname for column in select[start:end]],
             populators=get_related_populators(klass_info, select, db),

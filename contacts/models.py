@@ -222,7 +222,12 @@ class ContactType(models.TextChoices):
 
 def words_query(words: list[str]) -> SearchQuery:
     """Rows holding every one of ``words`` as the start of a word (a prefix `tsquery`)."""
-    return SearchQuery(prefix_query(words), search_type="raw", config="simple")
+    return prefix_search(prefix_query(words))
+
+
+def prefix_search(text: str) -> SearchQuery:
+    """`words_query` from the words' `prefix_query` text (one parameter of the SQL)."""
+    return SearchQuery(text, search_type="raw", config="simple")
 
 
 # The words of a contact's name: the part of `Contact.search` the trigger writes with weight A.

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from django.db import models
-from django.db.models import Case, ForeignObjectRel, Q, Subquery, When
+from django.db.models import Case, Count, ForeignObjectRel, Q, Subquery, When
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
-from contacts.built_once import BuiltOnceQuery
+from contacts.built_once import BuiltOnceAggregate, BuiltOnceQuery
 from contacts.models import (
     NAME_WORDS,
     Campaign,
@@ -23,9 +24,9 @@ from contacts.models import (
     NumberSeries,
     Opportunity,
     Salesperson,
-    words_query,
+    prefix_search,
 )
-from contacts.search import search_words
+from contacts.search import prefix_query, search_words
 
 # The contact card's contact (and the wizard's start) with four tables joined, by SQL compiled
 # once per process (contacts/built_once.py): compiling it cost several times running it.
@@ -67,12 +68,10 @@ def _filtered(
     *, type: str = "", company_id: int | None = None, salesperson_id: int | None = None
 ) -> ContactQuerySet:
     contacts = Contact.objects.all()
-    if type in ContactType.values:
-        contacts = contacts.filter(type=type)
-    if company_id is not None:
-        contacts = contacts.filter(company_id=company_id)
-    if salesperson_id is not None:
-        contacts = contacts.filter(salesperson_id=salesperson_id)
+    for name, value in _lookups(
+        type=type, company_id=company_id, salesperson_id=salesperson_id
+    ).items():
+        contacts = contacts.filter(**{name: value})
     return contacts
 
 
@@ -87,10 +86,10 @@ def contact_search(
     """Contacts matching the list filters. Without words: a QuerySet in ``order`` (a key of
     CONTACT_ORDERS; name by default), which an index serves. With words: a `ContactSearch`,
     best matches first unless an ``order`` is asked for."""
-    contacts = _filtered(type=type, company_id=company_id, salesperson_id=salesperson_id)
+    filters = {"type": type, "company_id": company_id, "salesperson_id": salesperson_id}
     if text.strip():
-        return ContactSearch(contacts, text, order=CONTACT_ORDERS.get(order, ()))
-    return contacts.order_by(*CONTACT_ORDERS.get(order, CONTACT_ORDERS["name"]))
+        return ContactSearch(text, **filters, order=CONTACT_ORDERS.get(order, ()))
+    return _filtered(**filters).order_by(*CONTACT_ORDERS.get(order, CONTACT_ORDERS["name"]))
 
 
 def _at_most(contacts: ContactQuerySet, limit: int) -> int:
@@ -226,11 +225,17 @@ def contact_page(
     return ContactPage(rows, previous=previous, next=following)
 
 
+def _with_company_and_salesperson(contacts: ContactQuerySet) -> ContactQuerySet:
+    """A search's rows unless it is given a shape: contacts with their company and salesperson."""
+    return contacts.select_related("company", "salesperson")
+
+
 class ContactSearch:
-    """The contacts that hold every typed word (`ContactQuerySet.search`), best first: those
-    with every word in their name, then the others (company name, number, email, phone,
-    city), each group by name. At most `SEARCH_LIMIT` of them, a sequence Django's Paginator
-    pages through: ``search[a:b]`` is a list of ``shape(queryset)`` rows.
+    """The contacts that hold every typed word (`ContactQuerySet.search`) and pass the list
+    filters (as `contact_search`), best first: those with every word in their name, then the
+    others (company name, number, email, phone, city), each group by name. At most
+    `SEARCH_LIMIT` of them, a sequence Django's Paginator pages through: ``search[a:b]`` is a
+    list of ``shape(queryset)`` rows.
 
     Ranking every match would read and sort all of them (all 100,000 contacts match "e", from
     "example" in their email addresses). So it counts first, up to the limit, the name
@@ -240,48 +245,44 @@ class ContactSearch:
     keep the matches (at 100,000 contacts one entry in 200 or more matches, so a page comes
     soon, without reading table rows). A page costs a few milliseconds of database time
     either way (docs/benchmarks.md).
+
+    Each statement is compiled once per process for its kind (`_search_statement`): building
+    and compiling them with the ORM cost more CPU than the page's rows.
     """
 
     def __init__(
         self,
-        contacts: ContactQuerySet,
         text: str,
         *,
+        type: str = "",
+        company_id: int | None = None,
+        salesperson_id: int | None = None,
         order: tuple[str, ...] = (),
-        shape: Callable[[ContactQuerySet], Iterable] | None = None,
+        shape: Callable[[ContactQuerySet], Iterable] = _with_company_and_salesperson,
     ) -> None:
-        self.contacts = contacts
         self.text = text
+        self.filters = {"type": type, "company_id": company_id, "salesperson_id": salesperson_id}
         self.order = order
-        self.shape = shape or (lambda queryset: queryset.select_related("company", "salesperson"))
+        self.shape = shape
         words = search_words(text)
-        self.in_name = words_query(words) if words else None
+        # The statements' parameters: the words as one prefix tsquery text, the filters' values.
+        self.values = {"words": prefix_query(words) if words else "", **_lookups(**self.filters)}
 
     def with_shape(self, shape: Callable[[ContactQuerySet], Iterable]) -> ContactSearch:
         """The same search, its rows made by ``shape`` (e.g. values for a list page)."""
-        return ContactSearch(self.contacts, self.text, order=self.order, shape=shape)
-
-    @cached_property
-    def matches(self) -> ContactQuerySet:
-        """Every contact that holds the words."""
-        return self.contacts.search(self.text).alias(name_words=NAME_WORDS)
-
-    @cached_property
-    def in_name_matches(self) -> ContactQuerySet:
-        """The best of them: those with every word in their name (a subset of `matches`)."""
-        return self.contacts.alias(name_words=NAME_WORDS).filter(name_words=self.in_name)
+        return ContactSearch(self.text, **self.filters, order=self.order, shape=shape)
 
     @cached_property
     def named(self) -> int:
         """How many have every word in their name, counted up to one beyond the limit."""
-        return _at_most(self.in_name_matches, SEARCH_LIMIT + 1) if self.in_name else 0
+        return self._count("named") if self.values["words"] else 0
 
     @cached_property
     def found(self) -> int:
         """How many contacts match, counted up to one beyond `SEARCH_LIMIT`."""
-        if self.named > SEARCH_LIMIT or self.in_name is None:
+        if self.named > SEARCH_LIMIT or not self.values["words"]:
             return self.named  # beyond the limit already (or no words: nothing)
-        return _at_most(self.matches, SEARCH_LIMIT + 1)
+        return self._count("all")
 
     @property
     def more(self) -> bool:
@@ -294,22 +295,6 @@ class ContactSearch:
     def __len__(self) -> int:
         return self.count()
 
-    def _ranked(self, contacts: ContactQuerySet) -> ContactQuerySet:
-        """``contacts`` best first, read whole and sorted (no index has this order)."""
-        rank = Case(When(name_words=self.in_name, then=0), default=1)
-        return contacts.alias(rank=rank).order_by("rank", "name", "number")
-
-    def _group(self, contacts: ContactQuerySet, start: int, stop: int, *, count: int) -> list:
-        """Rows ``start:stop`` of one group (all of one rank) by name; ``count``: how many
-        there are, counted up to one beyond `SEARCH_LIMIT`."""
-        if count <= SEARCH_LIMIT:
-            return list(self.shape(self._ranked(contacts))[start:stop])
-        # The name index walked: it holds the words (`contact_name_idx`), so the page's numbers
-        # come from the index alone (no filter but the words), then the rows for those only.
-        numbers = contacts.order_by("name", "number").values("number")[start:stop]
-        ordered = Contact.objects.filter(number__in=numbers).order_by("name", "number")
-        return list(self.shape(ordered))
-
     def __getitem__(self, index: slice) -> list:
         if not isinstance(index, slice) or index.step is not None:
             raise TypeError("ContactSearch takes slices only.")
@@ -319,18 +304,150 @@ class ContactSearch:
             return []
         if self.order:
             # A chosen column order: the same as the list without words.
-            return list(self.shape(self.matches.order_by(*self.order))[start:stop])
+            return self._rows("all", start, stop, count=self.found, order=self.order)
         if self.found <= SEARCH_LIMIT:
-            return list(self.shape(self._ranked(self.matches))[start:stop])
+            return self._rows("all", start, stop, count=self.found)
         named = self.named
         rows = []
         if start < named:
-            rows += self._group(self.in_name_matches, start, min(stop, named), count=named)
+            rows += self._rows("named", start, min(stop, named), count=named)
         if stop > named:
-            elsewhere = self.matches.exclude(name_words=self.in_name)
-            count = _at_most(elsewhere, SEARCH_LIMIT + 1)
-            rows += self._group(elsewhere, max(start - named, 0), stop - named, count=count)
+            count = self._count("elsewhere")
+            rows += self._rows("elsewhere", max(start - named, 0), stop - named, count=count)
         return rows
+
+    def _count(self, group: str) -> int:
+        """How many contacts ``group`` (`_search_group`) holds, counted up to one beyond
+        `SEARCH_LIMIT` (as `_at_most`)."""
+        spec = {"count": group, "limit": SEARCH_LIMIT + 1}
+        return _search_statement(BuiltOnceAggregate, spec, self.values)["found"]
+
+    def _rows(
+        self, group: str, start: int, stop: int, *, count: int, order: tuple[str, ...] = ()
+    ) -> list:
+        """Rows ``start:stop`` of ``group`` (`_search_page`), which holds ``count`` contacts
+        (counted up to one beyond `SEARCH_LIMIT`): up to the limit, read whole and sorted;
+        beyond it, found by walking the name index.
+
+        A page that reaches the group's end is asked for without an end (the slice's bounds
+        are written into the SQL text): then a search has at most two kinds of page for each
+        page number, not one for each number of matches.
+        """
+        walk = count > SEARCH_LIMIT and not order
+        end = None if count <= SEARCH_LIMIT and stop >= count else stop
+        spec = {"group": group, "walk": walk, "order": order, "start": start, "end": end}
+        rows = _search_statement(BuiltOnceQuery, {**spec, "shape": self.shape}, self.values)
+        return rows[: stop - start]
+
+
+def _lookups(
+    *, type: str = "", company_id: int | None = None, salesperson_id: int | None = None
+) -> dict[str, str | int]:
+    """The list filters in effect, as `Contact` lookups in the order `_filtered` applies them."""
+    lookups: dict[str, str | int] = {}
+    if type in ContactType.values:
+        lookups["type"] = type
+    if company_id is not None:
+        lookups["company_id"] = company_id
+    if salesperson_id is not None:
+        lookups["salesperson_id"] = salesperson_id
+    return lookups
+
+
+def _search_group(group: str, words: str, lookups: Mapping[str, Any]) -> ContactQuerySet:
+    """The contacts of the filters ``lookups`` that hold ``words`` (a `prefix_query` text):
+    ``"all"`` of them, those with every word in their name (``"named"``, the best), or the
+    others (``"elsewhere"``)."""
+    contacts = Contact.objects.all()
+    for name, value in lookups.items():
+        contacts = contacts.filter(**{name: value})
+    contacts = contacts.alias(name_words=NAME_WORDS)
+    if group == "named":
+        return contacts.filter(name_words=prefix_search(words))
+    matches = contacts.filter(search=prefix_search(words))
+    return matches if group == "all" else matches.exclude(name_words=prefix_search(words))
+
+
+def _search_page(
+    words: str,
+    lookups: Mapping[str, Any],
+    *,
+    group: str,
+    walk: bool,
+    order: tuple[str, ...],
+    start: int,
+    end: int | None,
+    shape: Callable[[ContactQuerySet], Iterable],
+):
+    """Rows ``start:end`` of a `_search_group`: in ``order``, or best first and by name. With
+    ``walk``, the name index walked: it holds the words (`contact_name_idx`), so the page's
+    numbers come from the index alone (no filter but the words), then the rows for those only.
+    """
+    contacts = _search_group(group, words, lookups)
+    if walk:
+        numbers = contacts.order_by("name", "number").values("number")[start:end]
+        return shape(Contact.objects.filter(number__in=numbers).order_by("name", "number"))
+    if not order:  # best first: no index has this order, so the group is read whole and sorted
+        rank = Case(When(name_words=prefix_search(words), then=0), default=1)
+        contacts = contacts.alias(rank=rank)
+        order = ("rank", "name", "number")
+    return shape(contacts.order_by(*order))[start:end]
+
+
+# The search's statements met so far (`_search_statement`), each compiled the first time a
+# connection runs it and kept on that connection; None: one read the ORM's way (its shape
+# cannot be built once). Past the bound (odd shapes or slices) the ORM reads them.
+_SEARCH_STATEMENTS: dict[tuple, BuiltOnceQuery | BuiltOnceAggregate | None] = {}
+MAX_SEARCH_STATEMENTS = 500
+# A value of each parameter that no search statement fixes (`BuiltOnceQuery`).
+_STAND_INS = {"words": "\x00words", "type": "\x00type", "company_id": -1, "salesperson_id": -2}
+
+
+def _search_statement(
+    kind: type[BuiltOnceQuery] | type[BuiltOnceAggregate], spec: dict, values: dict
+) -> Any:
+    """What the search statement ``spec`` gives for ``values`` (its words and filters): a
+    count (``spec["count"]``: a `_search_group`, ``spec["limit"]``) as a dict ``found``, or
+    the rows of a `_search_page` (the other keys of ``spec``).
+
+    The SQL is compiled once per process for each ``spec`` and the filters in use; the ORM
+    built and compiled each statement on every request, which was a third of the JSON
+    picker's CPU. The words and the filters' values are parameters; the counts' limit and the
+    pages' bounds are part of the SQL text, hence of the ``spec``.
+    """
+    if "count" in spec:
+        group, limit = spec["count"], spec["limit"]
+
+        def build(words: str, **lookups):
+            contacts = _search_group(group, words, lookups).order_by()[:limit]
+            return contacts, {"found": Count("*")}
+
+    else:
+
+        def build(words: str, **lookups):
+            return _search_page(words, lookups, **spec)
+
+    key = (*spec.items(), *values)
+    statement = _SEARCH_STATEMENTS.get(key, False)
+    if statement is False and _fits_bigint(values):
+        statement = None
+        if len(_SEARCH_STATEMENTS) < MAX_SEARCH_STATEMENTS:
+            stand_ins = {name: _STAND_INS[name] for name in values}
+            if kind is BuiltOnceAggregate or BuiltOnceQuery.can_build(build(**stand_ins)):
+                statement = kind(build, **stand_ins)
+            _SEARCH_STATEMENTS[key] = statement
+    if statement:
+        return statement.fetch(**values)
+    if kind is BuiltOnceAggregate:
+        contacts, aggregates = build(**values)
+        return contacts.aggregate(**aggregates)
+    return list(build(**values))
+
+
+def _fits_bigint(values: dict) -> bool:
+    """Whether every id is one a key can be (others are left to the ORM, which finds nothing
+    for them without asking the database)."""
+    return all(-(2**63) <= value < 2**63 for value in values.values() if type(value) is int)
 
 
 @dataclass(frozen=True)
@@ -357,7 +474,7 @@ def contact_lookup(text: str, *, limit: int = 10) -> ContactLookup:
     by_number = contacts.filter(number__iexact=text).first()
     if by_number is not None:
         return ContactLookup(by_number, [by_number])
-    found = ContactSearch(Contact.objects.all(), text)[: limit + 1]
+    found = ContactSearch(text)[: limit + 1]
     if len(found) == 1:
         return ContactLookup(found[0], found)
     return ContactLookup(None, found[:limit], more=len(found) > limit)

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, connections
-from django.db.models import Count, Max
+from django.db.models import Count, Max, OuterRef, Subquery
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.urls import set_script_prefix
@@ -404,3 +404,24 @@ def test_the_segment_page_reads_its_segment_and_steps_as_the_orm_does(rf, owner)
     for unknown in (0, -1, segment.pk + 10**6, 2**63, 2**70):
         with pytest.raises(Http404):
             segment_selectors.get_segment_for_user(request, unknown)
+
+
+def test_a_built_once_named_values_list_with_annotations_gives_the_orms_rows():
+    company = factories.CompanyFactory(name="Acme")
+    factories.PersonFactory(name="Ann", company=company)
+    factories.PersonFactory(name="Bob", company=None)
+
+    def build(kind):
+        names = Contact.objects.filter(pk=OuterRef("company_id")).values("name")
+        return (
+            Contact.objects.filter(type=kind)
+            .annotate(company_name=Subquery(names))
+            .values_list("name", "company_name", "pk", named=True)
+            .order_by("name")
+        )
+
+    rows = BuiltOnceQuery(build, kind="\x00").fetch(kind="person")
+
+    assert rows == list(build("person"))
+    assert [(row.name, row.company_name) for row in rows] == [("Ann", "Acme"), ("Bob", None)]
+    assert type(rows[0]) is type(next(iter(build("person"))))

@@ -272,3 +272,119 @@ def test_a_search_page_costs_the_same_queries_whatever_the_rows(
 
     shown = rows + 1 if broad else min(2 * rows, 50)
     assert len(response.context["page"].object_list) == shown
+
+
+# --- The search's statements compiled once -----------------------------------------------------
+
+
+def _plain(row) -> tuple:
+    """A row as comparable values: a values row as it is, a contact with its fields and those
+    of the company and salesperson loaded with it."""
+    if isinstance(row, tuple):
+        return type(row).__name__, row
+    loaded = row._state.fields_cache
+    return tuple(
+        {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+        if obj is not None
+        else None
+        for obj in (row, loaded.get("company"), loaded.get("salesperson"))
+    )
+
+
+def _every_read(search_limit: int) -> list:
+    """What a set of searches reads (counts, pages of both groups, filters, sort orders, both
+    shapes of rows), one after another."""
+    from contacts.views import _contact_values
+
+    salesperson = Contact.objects.exclude(salesperson=None).values("salesperson_id")[0]
+    maas = Contact.objects.get(name="Maas Holding")
+    filters = [
+        {},
+        {"type": "company"},
+        {"type": "person"},
+        {"salesperson_id": salesperson["salesperson_id"]},
+        {"company_id": maas.pk},
+        {"company_id": maas.pk, "type": "person", "salesperson_id": -5},
+    ]
+    slices = [(0, 3), (3, 5), (4, 5), (2, None), (0, 50)]
+    reads = []
+    for text in ["m", "ma", "maas", "maastricht", "Mées Maas", "zzz", "%"]:
+        for given in filters:
+            for order in ["", "-name"]:
+                found = selectors.contact_search(text=text, order=order, **given)
+                if not isinstance(found, selectors.ContactSearch):
+                    continue
+                reads.append((text, given, order, search_limit, found.count(), found.more))
+                for shape in (None, _contact_values):
+                    rows = found.with_shape(shape) if shape else found
+                    for start, stop in slices:
+                        reads.append([_plain(row) for row in rows[start:stop]])
+    return reads
+
+
+@pytest.mark.parametrize("search_limit", [4, 500])
+def test_search_statements_compiled_once_read_what_the_orm_reads(monkeypatch, search_limit):
+    # Name matches, matches elsewhere (city, email, company), over the limit and under it.
+    salespeople = [factories.SalespersonFactory(), factories.SalespersonFactory()]
+    maas = company("Maas Holding", city="Utrecht", salesperson=salespeople[0])
+    for n in range(6):
+        person(f"Mees {n}", company=maas if n % 2 else None, salesperson=salespeople[n % 2])
+        person(f"Adam {n}", city="Maastricht", salesperson=salespeople[1])
+        company(f"Mare Bouw {n}", city="Delft")
+        person(f"Zoë {n}", email=f"zoe{n}@mail.example", company=maas)
+    monkeypatch.setattr(selectors, "SEARCH_LIMIT", search_limit)
+
+    monkeypatch.setattr(selectors, "_SEARCH_STATEMENTS", {})
+    compiled = _every_read(search_limit)
+    compiled_again = _every_read(search_limit)
+    kept = [s for s in selectors._SEARCH_STATEMENTS.values() if s is not None]
+    bound = selectors.MAX_SEARCH_STATEMENTS
+    monkeypatch.setattr(selectors, "_SEARCH_STATEMENTS", {})
+    monkeypatch.setattr(selectors, "MAX_SEARCH_STATEMENTS", 0)  # every read the ORM's way
+    by_the_orm = _every_read(search_limit)
+
+    assert 0 < len(kept) < bound  # none read the ORM's way
+    assert not selectors._SEARCH_STATEMENTS
+    assert compiled == by_the_orm
+    assert compiled_again == by_the_orm
+    assert any(len(rows) == 3 for rows in compiled if isinstance(rows, list))
+
+
+def test_search_statements_are_kept_up_to_their_bound(monkeypatch):
+    person("Mees Maas")
+    monkeypatch.setattr(selectors, "_SEARCH_STATEMENTS", {})
+    monkeypatch.setattr(selectors, "MAX_SEARCH_STATEMENTS", 3)
+
+    for start in range(10):
+        assert selectors.contact_search(text="mees")[start : start + 1] == (
+            [Contact.objects.get()] if start == 0 else []
+        )
+
+    assert len(selectors._SEARCH_STATEMENTS) == 3
+
+
+def test_a_search_with_an_id_no_key_can_hold_finds_nothing(owner_client):
+    person("Mees Maas")
+
+    for value in (2**63, -(2**63) - 1, 10**30):
+        assert listed(owner_client, "mees", company=value) == []
+        assert listed(owner_client, "mees", salesperson=value) == []
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+@pytest.mark.parametrize("broad", [False, True])
+def test_the_json_picker_costs_the_same_queries_whatever_the_rows(
+    owner_client, django_assert_num_queries, monkeypatch, rows, broad
+):
+    for n in range(rows):
+        person(f"Mees {n:02d}", city="Amsterdam")
+        person(f"Adam {n:02d}", city="Maastricht")
+    if broad:
+        monkeypatch.setattr(selectors, "SEARCH_LIMIT", rows - 1)
+    owner_client.get(SEARCH_URL, {"q": "m"})  # its statements compiled (no query of their own)
+    # session, user, the name matches counted up to the limit; narrow: all matches counted,
+    # the ranked page; broad: the page of name matches (they fill it)
+    with django_assert_num_queries(4 if broad else 5):
+        response = owner_client.get(SEARCH_URL, {"q": "m"})
+
+    assert len(response.json()) == min(rows - 1 if broad else 2 * rows, 20)
