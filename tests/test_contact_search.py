@@ -388,3 +388,17 @@ def test_the_json_picker_costs_the_same_queries_whatever_the_rows(
         response = owner_client.get(SEARCH_URL, {"q": "m"})
 
     assert len(response.json()) == min(rows - 1 if broad else 2 * rows, 20)
+
+
+def test_the_json_picker_names_each_contacts_company_as_the_contact_does(owner_client):
+    acme = company("Mees Acme")
+    person("Mees Worker", company=acme)
+    person("Mees Alone")
+    found = Contact.objects.filter(name__startswith="Mees").order_by("name")
+
+    rows = owner_client.get(SEARCH_URL, {"q": "mees"}).json()
+
+    assert rows == [
+        {"id": c.pk, "number": c.number, "name": c.name, "company": c.company_name} for c in found
+    ]
+    assert [row["company"] for row in rows] == ["Mees Acme", "", "Mees Acme"]
