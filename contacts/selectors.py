@@ -67,10 +67,27 @@ SEARCH_LIMIT = 500
 def _filtered(
     *, type: str = "", company_id: int | None = None, salesperson_id: int | None = None
 ) -> ContactQuerySet:
+    return _where(_lookups(type=type, company_id=company_id, salesperson_id=salesperson_id))
+
+
+def _lookups(
+    *, type: str = "", company_id: int | None = None, salesperson_id: int | None = None
+) -> dict[str, str | int]:
+    """The list filters in effect, as `Contact` lookups (a type that is none is no filter)."""
+    lookups: dict[str, str | int] = {}
+    if type in ContactType.values:
+        lookups["type"] = type
+    if company_id is not None:
+        lookups["company_id"] = company_id
+    if salesperson_id is not None:
+        lookups["salesperson_id"] = salesperson_id
+    return lookups
+
+
+def _where(lookups: Mapping[str, Any]) -> ContactQuerySet:
+    """The contacts that pass ``lookups`` (`_lookups`; the search's statements: stand-ins)."""
     contacts = Contact.objects.all()
-    for name, value in _lookups(
-        type=type, company_id=company_id, salesperson_id=salesperson_id
-    ).items():
+    for name, value in lookups.items():
         contacts = contacts.filter(**{name: value})
     return contacts
 
@@ -320,7 +337,7 @@ class ContactSearch:
         """How many contacts ``group`` (`_search_group`) holds, counted up to one beyond
         `SEARCH_LIMIT` (as `_at_most`)."""
         spec = {"count": group, "limit": SEARCH_LIMIT + 1}
-        return _search_statement(BuiltOnceAggregate, spec, self.values)["found"]
+        return _search_statement(spec, self.values)["found"]
 
     def _rows(
         self, group: str, start: int, stop: int, *, count: int, order: tuple[str, ...] = ()
@@ -336,32 +353,15 @@ class ContactSearch:
         walk = count > SEARCH_LIMIT and not order
         end = None if count <= SEARCH_LIMIT and stop >= count else stop
         spec = {"group": group, "walk": walk, "order": order, "start": start, "end": end}
-        rows = _search_statement(BuiltOnceQuery, {**spec, "shape": self.shape}, self.values)
+        rows = _search_statement({**spec, "shape": self.shape}, self.values)
         return rows[: stop - start]
-
-
-def _lookups(
-    *, type: str = "", company_id: int | None = None, salesperson_id: int | None = None
-) -> dict[str, str | int]:
-    """The list filters in effect, as `Contact` lookups in the order `_filtered` applies them."""
-    lookups: dict[str, str | int] = {}
-    if type in ContactType.values:
-        lookups["type"] = type
-    if company_id is not None:
-        lookups["company_id"] = company_id
-    if salesperson_id is not None:
-        lookups["salesperson_id"] = salesperson_id
-    return lookups
 
 
 def _search_group(group: str, words: str, lookups: Mapping[str, Any]) -> ContactQuerySet:
     """The contacts of the filters ``lookups`` that hold ``words`` (a `prefix_query` text):
     ``"all"`` of them, those with every word in their name (``"named"``, the best), or the
     others (``"elsewhere"``)."""
-    contacts = Contact.objects.all()
-    for name, value in lookups.items():
-        contacts = contacts.filter(**{name: value})
-    contacts = contacts.alias(name_words=NAME_WORDS)
+    contacts = _where(lookups).alias(name_words=NAME_WORDS)
     if group == "named":
         return contacts.filter(name_words=prefix_search(words))
     matches = contacts.filter(search=prefix_search(words))
@@ -403,9 +403,7 @@ MAX_SEARCH_STATEMENTS = 500
 _STAND_INS = {"words": "\x00words", "type": "\x00type", "company_id": -1, "salesperson_id": -2}
 
 
-def _search_statement(
-    kind: type[BuiltOnceQuery] | type[BuiltOnceAggregate], spec: dict, values: dict
-) -> Any:
+def _search_statement(spec: dict, values: dict) -> Any:
     """What the search statement ``spec`` gives for ``values`` (its words and filters): a
     count (``spec["count"]``: a `_search_group`, ``spec["limit"]``) as a dict ``found``, or
     the rows of a `_search_page` (the other keys of ``spec``).
@@ -415,7 +413,8 @@ def _search_statement(
     picker's CPU. The words and the filters' values are parameters; the counts' limit and the
     pages' bounds are part of the SQL text, hence of the ``spec``.
     """
-    if "count" in spec:
+    counting = "count" in spec
+    if counting:
         group, limit = spec["count"], spec["limit"]
 
         def build(words: str, **lookups):
@@ -428,17 +427,18 @@ def _search_statement(
             return _search_page(words, lookups, **spec)
 
     key = (*spec.items(), *values)
-    statement = _SEARCH_STATEMENTS.get(key, False)
-    if statement is False and _fits_bigint(values):
-        statement = None
-        if len(_SEARCH_STATEMENTS) < MAX_SEARCH_STATEMENTS:
-            stand_ins = {name: _STAND_INS[name] for name in values}
-            if kind is BuiltOnceAggregate or BuiltOnceQuery.can_build(build(**stand_ins)):
-                statement = kind(build, **stand_ins)
-            _SEARCH_STATEMENTS[key] = statement
-    if statement:
+    if key not in _SEARCH_STATEMENTS and len(_SEARCH_STATEMENTS) < MAX_SEARCH_STATEMENTS:
+        stand_ins = {name: _STAND_INS[name] for name in values}
+        if counting:
+            _SEARCH_STATEMENTS[key] = BuiltOnceAggregate(build, **stand_ins)
+        elif BuiltOnceQuery.can_build(build(**stand_ins)):
+            _SEARCH_STATEMENTS[key] = BuiltOnceQuery(build, **stand_ins)
+        else:
+            _SEARCH_STATEMENTS[key] = None
+    statement = _SEARCH_STATEMENTS.get(key) if _fits_bigint(values) else None
+    if statement is not None:
         return statement.fetch(**values)
-    if kind is BuiltOnceAggregate:
+    if counting:
         contacts, aggregates = build(**values)
         return contacts.aggregate(**aggregates)
     return list(build(**values))
