@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from contacts.built_once import BuiltOnceQuery
 from contacts.forms import PeriodForm
 from contacts.models import CorrespondenceType
 from contacts.selectors import get_contact_for_user, get_salesperson_for_user
@@ -352,11 +353,20 @@ def _csv_lines(entries):
 # --- The entry page -------------------------------------------------------------------------
 
 
+# The entry's comments (`entry.comments`, in the model's order) by SQL compiled once per process.
+_COMMENTS = BuiltOnceQuery(
+    lambda entry: InteractionComment.objects.filter(entry=entry).select_related(
+        "created_by", "updated_by"
+    ),
+    entry=-1,
+)
+
+
 @require_safe
 def entry_detail(request: HttpRequest, pk: int) -> HttpResponse:
     entry = selectors.get_entry_for_user(request, pk)
     user = request.user
-    comments = list(entry.comments.select_related("created_by", "updated_by"))
+    comments = _COMMENTS.fetch(entry=entry.pk)
     for comment in comments:
         comment.editable = comment.is_editable_by(user)
     context = {
