@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -22,8 +23,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -51,6 +54,24 @@ def _link_prefix(name: str, args: tuple, script_prefix: str, urlconf) -> str:
     if not url.endswith("/0/"):
         raise ValueError(f"{name} does not end in <pk>/")
     return url[:-2]
+
+
+class PageLabels:
+    """A page's fixed labels for a Jinja2 partial, kept per language: ``build()`` returns them
+    by name (gettext in Python, so that makemessages finds them); the partial reads them as
+    attributes (``labels.date``), translated and escaped as the Django engine escapes
+    (Jinja2 would write an apostrophe as ``&#39;``, Django as ``&#x27;``)."""
+
+    def __init__(self, build: Callable[[], dict[str, str]]) -> None:
+        self.build = build
+        self._kept: dict[str | None, SimpleNamespace] = {}
+
+    def __call__(self) -> SimpleNamespace:
+        language = get_language()
+        if (labels := self._kept.get(language)) is None:
+            built = {name: escape(label) for name, label in self.build().items()}
+            labels = self._kept[language] = SimpleNamespace(**built)
+        return labels
 
 
 def render_rows(template_name: str, context: dict) -> SafeString:
