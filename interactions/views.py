@@ -56,6 +56,7 @@ from contacts.web import (
 )
 from interactions import csv_export, selectors, services
 from interactions.forms import (
+    EVALUATION_BLANK,
     EVALUATION_CHOICES,
     CommentForm,
     DraftFilterForm,
@@ -379,11 +380,16 @@ def entry_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "nav": "entries",
         "entry": entry,
         "comments": comments,
-        "comment_form": CommentForm(initial={"date": timezone.localdate()}),
+        "comment_form": CommentForm(),  # its labels; the page writes its inputs out
+        "comment_date": timezone.localdate(),
         "can_cancel": user.has_perm("interactions.cancel_interactionlogentry"),
         "can_evaluate": user.has_perm("interactions.evaluate_interactionlogentry"),
         "can_resend": user.has_perm("interactions.add_interactionlogentry"),
-        "evaluations": EVALUATION_CHOICES,
+        # (value, label, selected): an entry not evaluated shows "(blank)" selected.
+        "evaluations": [
+            (value, label, value == (entry.evaluation or EVALUATION_BLANK))
+            for value, label in EVALUATION_CHOICES
+        ],
         "entry_fields": _entry_fields(entry),
     }
     return render(request, "interactions/entry_detail.html", context)
