@@ -376,6 +376,30 @@ def test_privacy_blocked_card_offers_no_create_interaction(owner_client):
     assert "Create Interaction" not in content
 
 
+def test_card_shows_typed_markup_and_quotes_escaped_as_the_django_engine_does(owner_client):
+    # The panels of fields come from a Jinja2 partial (jinja2/contacts/_card_fields.html) fed
+    # values escaped by Django: a quote is &#x27; there as in the rest of the card.
+    company = factories.CompanyFactory(name="O'Neil & <Sons>")
+    person = factories.PersonFactory(
+        company=company,
+        first_name="Sam",
+        surname="O'Hara",
+        job_title="<b>Boss</b>",
+        city="'s-Hertogenbosch",
+    )
+
+    html = owner_client.get(detail_url(person)).content.decode()
+
+    assert "<h1>Sam O&#x27;Hara</h1>" in html
+    assert "<dt>Name</dt><dd>Sam O&#x27;Hara</dd>" in html
+    assert "<dt>Surname</dt><dd>O&#x27;Hara</dd>" in html
+    assert f'<a href="{detail_url(company)}">O&#x27;Neil &amp; &lt;Sons&gt;</a> (' in html
+    assert "<dt>Job Title</dt><dd>&lt;b&gt;Boss&lt;/b&gt;</dd>" in html
+    assert " &#x27;s-Hertogenbosch</dd>" in html
+    assert "<b>" not in html
+    assert "&#39;" not in html
+
+
 def test_unknown_contact_is_404(owner_client):
     assert owner_client.get(reverse("contacts:contact_detail", args=[999999])).status_code == 404
 

@@ -11,7 +11,9 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
+from django.utils import timezone
 
+from interactions.forms import CommentForm
 from interactions.models import DeliveryStatus, Evaluation, InteractionComment, InteractionLogEntry
 from tests import factories
 
@@ -244,6 +246,39 @@ def test_entry_page_query_count_does_not_grow_with_comments(
     assert response.status_code == 200
     editable = [comment.editable for comment in response.context["comments"]]
     assert editable == ([True] * (rows + 1) if persona == "manager" else [False] * rows + [True])
+
+
+def test_entry_page_shows_typed_markup_and_quotes_escaped_as_the_django_engine_does(
+    owner_client,
+):
+    # The panels General and Cost and result come from a Jinja2 partial
+    # (jinja2/interactions/_entry_fields.html) fed values escaped by Django: a quote is &#x27;
+    # there as in the rest of the page.
+    entry = factories.LogEntryFactory(
+        description="Call O'Hara <b>now</b> & then",
+        contact=factories.PersonFactory(first_name="Sam", surname="O'Hara"),
+        segment_no="<i>7</i>",
+    )
+
+    html = owner_client.get(page_url(entry)).content.decode()
+
+    # the subtitle (the Django template) and the General panel (the partial)
+    assert html.count("Call O&#x27;Hara &lt;b&gt;now&lt;/b&gt; &amp; then") == 2
+    assert ">Sam O&#x27;Hara</a>" in html
+    assert "<dd>&lt;i&gt;7&lt;/i&gt;</dd>" in html
+    assert "<b>" not in html
+    assert "&#39;" not in html
+
+
+def test_entry_page_writes_the_comment_forms_own_inputs(owner_client):
+    entry = factories.LogEntryFactory()
+
+    html = owner_client.get(page_url(entry)).content.decode()
+
+    form = CommentForm(initial={"date": timezone.localdate()})
+    for name in ("date", "comment"):
+        assert f'<label for="id_{name}">{form[name].label}</label>' in html
+        assert str(form[name]) in html
 
 
 def test_an_entrys_campaign_and_opportunity_link_to_their_log_entries(owner_client):
