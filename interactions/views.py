@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 from types import SimpleNamespace
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -38,6 +39,7 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from markupsafe import Markup, escape
 
 from contacts.built_once import BuiltOnceQuery
 from contacts.forms import PeriodForm
@@ -166,12 +168,15 @@ def _entry_rows(entries: list[selectors.EntryRow], *, selectable: bool) -> SafeS
     share few), all looked up by subscript: a call from the partial, or a dict's key read as an
     attribute (Jinja2 tries the attribute first, and raises and catches its absence), cost ~0.4
     ms a page more (docs/benchmarks.md "Part M"). The columns are the page template's <thead>.
+
+    Every link, label and formatted value is escaped here, once a page (`_escaped`): the
+    partial writes them, and the rows' keys, without escaping them again on every row (Part S).
     """
     labels = SimpleNamespace(
-        select=_("Select entry"),
-        canceled=_("Canceled"),
-        cost=_("Cost (LCY)"),
-        duration=_("Duration (Min.)"),
+        select=escape(_("Select entry")),
+        canceled=escape(_("Canceled")),
+        cost=escape(_("Cost (LCY)")),
+        duration=escape(_("Duration (Min.)")),
     )
     return render_rows(
         "interactions/_entry_rows.html",
@@ -179,29 +184,38 @@ def _entry_rows(entries: list[selectors.EntryRow], *, selectable: bool) -> SafeS
             "entries": entries,
             "selectable": selectable,
             "links": SimpleNamespace(
-                entry=link_prefix("interactions:entry_detail"),
-                contact=link_prefix("contacts:contact_detail"),
-                template=link_prefix("interactions:template_detail"),
-                salesperson=link_prefix("contacts:salesperson_detail"),
+                entry=escape(link_prefix("interactions:entry_detail")),
+                contact=escape(link_prefix("contacts:contact_detail")),
+                template=escape(link_prefix("interactions:template_detail")),
+                salesperson=escape(link_prefix("contacts:salesperson_detail")),
             ),
             "labels": labels,
             "correspondence": _shown_labels(CorrespondenceType.choices),
-            "evaluation": _shown_labels(Evaluation.choices),
-            "delivery": {v: str(label) for v, label in DeliveryStatus.choices if v},
-            "delivery_css": DELIVERY_BADGES,
-            "dates": {
-                d: date_format(d, "SHORT_DATE_FORMAT") for d in {row.date for row in entries}
-            },
-            "times": {t: t.strftime("%H:%M") if t else "" for t in {row.time for row in entries}},
-            "costs": {v: localize(v) for v in {row.cost for row in entries}},
-            "durations": {v: floatformat(v, "-2") for v in {row.duration for row in entries}},
+            "evaluations": _shown_labels(Evaluation.choices),
+            "delivery": _escaped({v: label for v, label in DeliveryStatus.choices if v}),
+            "delivery_css": _escaped(DELIVERY_BADGES),
+            "dates": _escaped(
+                {d: date_format(d, "SHORT_DATE_FORMAT") for d in {row.date for row in entries}}
+            ),
+            "times": _escaped(
+                {t: t.strftime("%H:%M") if t else "" for t in {row.time for row in entries}}
+            ),
+            "costs": _escaped({v: localize(v) for v in {row.cost for row in entries}}),
+            "durations": _escaped(
+                {v: floatformat(v, "-2") for v in {row.duration for row in entries}}
+            ),
         },
     )
 
 
-def _shown_labels(choices) -> defaultdict[str, str]:
-    """A choice's label by its value; a blank or unknown value shows nothing."""
-    return defaultdict(str, {value: str(label) for value, label in choices if value})
+def _escaped(values: dict) -> dict[Any, Markup]:
+    """``values`` with each value as escaped HTML (Jinja2's escaping: ' as &#39;)."""
+    return {key: escape(value) for key, value in values.items()}
+
+
+def _shown_labels(choices) -> defaultdict[str, Markup]:
+    """A choice's label (escaped) by its value; a blank or unknown value shows nothing."""
+    return defaultdict(Markup, _escaped({value: label for value, label in choices if value}))
 
 
 def _create_interaction_params(form: EntryFilterForm) -> dict[str, int]:

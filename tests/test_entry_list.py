@@ -9,6 +9,7 @@ from django.db import connection, connections
 from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from markupsafe import Markup
 
 from contacts.forms import SetupChoiceField, setup_choices
 from contacts.models import Salesperson
@@ -387,6 +388,51 @@ def test_the_rows_show_the_entrys_contact_template_and_salesperson(owner_client)
     assert f'/interactions/templates/{entry.template_id}/">VISIT</a>' in html
     assert f'/contacts/salespeople/{entry.salesperson_id}/">ROSA</a>' in html
     assert shown(owner_client.get(URL)) == [nobody.pk, entry.pk]
+
+
+def test_the_rows_escape_their_texts(manager_client):
+    entry = factories.LogEntryFactory(
+        contact=factories.PersonFactory(number="CP<1>&", name='O\'Brien & "Sons"'),
+        template=factories.TemplateFactory(code="V<&>"),
+        salesperson=factories.SalespersonFactory(code="R&D"),
+        description="<script>alert('x')</script>",
+    )
+
+    row = manager_client.get(URL).content.decode().split("<tbody>")[1]
+
+    assert f'value="{entry.pk}" aria-label="Select entry {entry.pk}"' in row
+    assert 'title="O&#39;Brien &amp; &#34;Sons&#34; CP&lt;1&gt;&amp;"' in row
+    assert '<td title="&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;">' in row
+    assert f'/interactions/templates/{entry.template_id}/">V&lt;&amp;&gt;</a>' in row
+    assert f'/contacts/salespeople/{entry.salesperson_id}/">R&amp;D</a>' in row
+    assert "<script>" not in row
+
+
+def test_what_the_rows_write_without_escaping_is_escaped_by_the_view(db, monkeypatch):
+    # The partial's `autoescape false` cells write links, labels and formatted values as given:
+    # each must be Markup (escaped once a page), never a plain text.
+    factories.LogEntryFactory(time=None)
+    factories.LogEntryFactory(time=datetime.time(9, 30), delivery_status="sent")
+    given = {}
+    monkeypatch.setattr(views, "render_rows", lambda name, context: given.update(context))
+
+    views._entry_rows(entry_page({}).entries, selectable=True)
+
+    written = [
+        *vars(given["links"]).values(),
+        *vars(given["labels"]).values(),
+        *(
+            value
+            for name in ("dates", "times", "costs", "durations", "correspondence")
+            for value in given[name].values()
+        ),
+        *given["evaluations"].values(),
+        *given["delivery"].values(),
+        *given["delivery_css"].values(),
+        given["correspondence"]["no such type"],
+    ]
+    assert len(written) > 20
+    assert all(isinstance(value, Markup) for value in written)
 
 
 def test_a_blank_or_unknown_evaluation_or_correspondence_type_shows_an_empty_cell(owner_client):
