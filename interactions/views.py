@@ -39,7 +39,7 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from contacts.built_once import BuiltOnceQuery
 from contacts.forms import PeriodForm
@@ -173,10 +173,10 @@ def _entry_rows(entries: list[selectors.EntryRow], *, selectable: bool) -> SafeS
     partial writes them, and the rows' keys, without escaping them again on every row (Part S).
     """
     labels = SimpleNamespace(
-        select=escape(_("Select entry")),
-        canceled=escape(_("Canceled")),
-        cost=escape(_("Cost (LCY)")),
-        duration=escape(_("Duration (Min.)")),
+        select=Markup.escape(_("Select entry")),
+        canceled=Markup.escape(_("Canceled")),
+        cost=Markup.escape(_("Cost (LCY)")),
+        duration=Markup.escape(_("Duration (Min.)")),
     )
     return render_rows(
         "interactions/_entry_rows.html",
@@ -184,10 +184,10 @@ def _entry_rows(entries: list[selectors.EntryRow], *, selectable: bool) -> SafeS
             "entries": entries,
             "selectable": selectable,
             "links": SimpleNamespace(
-                entry=escape(link_prefix("interactions:entry_detail")),
-                contact=escape(link_prefix("contacts:contact_detail")),
-                template=escape(link_prefix("interactions:template_detail")),
-                salesperson=escape(link_prefix("contacts:salesperson_detail")),
+                entry=Markup.escape(link_prefix("interactions:entry_detail")),
+                contact=Markup.escape(link_prefix("contacts:contact_detail")),
+                template=Markup.escape(link_prefix("interactions:template_detail")),
+                salesperson=Markup.escape(link_prefix("contacts:salesperson_detail")),
             ),
             "labels": labels,
             "correspondence": _shown_labels(CorrespondenceType.choices),
@@ -210,7 +210,7 @@ def _entry_rows(entries: list[selectors.EntryRow], *, selectable: bool) -> SafeS
 
 def _escaped(values: dict) -> dict[Any, Markup]:
     """``values`` with each value as escaped HTML (Jinja2's escaping: ' as &#39;)."""
-    return {key: escape(value) for key, value in values.items()}
+    return {key: Markup.escape(value) for key, value in values.items()}
 
 
 def _shown_labels(choices) -> defaultdict[str, Markup]:
