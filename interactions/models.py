@@ -132,6 +132,12 @@ class InteractionTemplate(Tracked):
         instructions of a wizard journey (docs/benchmarks.md, issue 19 part G)."""
         return {content.language: content for content in _CONTENTS.fetch(template=self.pk)}
 
+    @cached_property
+    def has_contents(self) -> bool:
+        """Whether it has any content (the wizard's Content step). A read that joins the template
+        may say so with its row, sparing the read of the contents (`get_draft_for_user`)."""
+        return bool(self.variants)
+
     def content_for(self, language: str) -> InteractionTemplateContent | None:
         """The content in ``language``, else the default (blank language), else None."""
         return self.variants.get(language) or self.variants.get("")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
@@ -23,6 +23,7 @@ from interactions.models import (
     InteractionGroup,
     InteractionLogEntry,
     InteractionTemplate,
+    InteractionTemplateContent,
     LogEntryQuerySet,
 )
 
@@ -79,7 +80,9 @@ def get_group_for_user(request: HttpRequest, pk: int) -> InteractionGroup:
 
 
 # Every wizard request reads its draft with six tables joined: compiling that SQL cost ~8x
-# what running it does, so it is compiled once per process (contacts/built_once.py).
+# what running it does, so it is compiled once per process (contacts/built_once.py). Whether its
+# template has contents comes with the row: nearly every wizard request asks (is there a
+# Content step), and reading them for that was a query of its own.
 _OWN_DRAFT = BuiltOnceQuery(
     lambda owner, pk: (
         InteractionDraft.objects.owned_by(owner)
@@ -91,6 +94,11 @@ _OWN_DRAFT = BuiltOnceQuery(
             "context_contact__company",
             "context_salesperson",
             "context_segment",
+        )
+        .annotate(
+            template_has_contents=Exists(
+                InteractionTemplateContent.objects.filter(template=OuterRef("template"))
+            )
         )
         .order_by()
     ),
@@ -109,7 +117,10 @@ def get_draft_for_user(request: HttpRequest, pk: uuid.UUID | str) -> Interaction
     drafts = _OWN_DRAFT.fetch(owner=owner, pk=pk) if owner is not None else []
     if not drafts:
         raise Http404("No draft with this id is yours.")
-    return drafts[0]
+    draft = drafts[0]
+    if draft.template is not None:
+        draft.template.has_contents = draft.template_has_contents
+    return draft
 
 
 # --- Lists ----------------------------------------------------------------------------------

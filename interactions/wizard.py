@@ -268,7 +268,7 @@ class DraftWizard(NamedUrlWizardView):
     def needs_content(self) -> bool:
         values = self.values
         email = bool(values) and self.correspondence_type(values) == CorrespondenceType.EMAIL
-        return email or bool(values and values["template"].variants)
+        return email or bool(values and values["template"].has_contents)
 
     condition_dict = {"content": needs_content}
 
@@ -426,21 +426,24 @@ class ContactWizard(DraftWizard):
         contact = self.draft.context_contact
         if contact is None and prefill.get("prefill_contact"):
             contact = Contact.objects.filter(pk=prefill["prefill_contact"]).first()
-        # The salesperson started from, else the user's own, else the contact's (not blocked).
-        candidates = [
-            self.draft.context_salesperson,
-            getattr(self.request.user, "salesperson", None),
-            contact.salesperson if contact else None,
-        ]
-        if prefill.get("prefill_salesperson"):
-            chosen = Salesperson.objects.filter(pk=prefill["prefill_salesperson"]).first()
-            candidates.insert(0, chosen)
+        salespeople = self.salesperson_candidates(prefill, contact)
         return {
             "contact": contact,
-            "salesperson": next((s for s in candidates if s is not None and not s.blocked), None),
+            "salesperson": next((s for s in salespeople if s is not None and not s.blocked), None),
             "date": now.date(),
             "time": now.time().replace(second=0, microsecond=0),
         }
+
+    def salesperson_candidates(self, prefill: dict, contact: Contact | None):
+        """Step 1's salesperson, the first not blocked of: the one chosen when starting, the
+        one started from, the user's own, the contact's. Each is read only when none before it
+        will do (the contact's was a query on most first steps)."""
+        if prefill.get("prefill_salesperson"):
+            yield Salesperson.objects.filter(pk=prefill["prefill_salesperson"]).first()
+        yield self.draft.context_salesperson
+        yield getattr(self.request.user, "salesperson", None)
+        if contact is not None:
+            yield contact.salesperson
 
     def process_step(self, form):
         data = super().process_step(form)
