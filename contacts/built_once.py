@@ -24,13 +24,14 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db.models import Expression, Model, QuerySet
 from django.db.models.query import (
     ModelIterable,
     NamedValuesListIterable,
     ValuesListIterable,
     get_related_populators,
 )
+from django.db.models.sql import UpdateQuery
 from django.db.models.utils import create_namedtuple_class
 from django.http import Http404
 
@@ -224,6 +225,76 @@ class BuiltOnceAggregate:
         self._db = queryset.db
         _compiled_on(connections[self._db])[self] = compiled
         return compiled
+
+
+class BuiltOnceUpdate:
+    """``build(**stand_ins)`` returns the queryset of the rows to change; ``run(changes,
+    **values)`` sets ``changes`` (field name: value) on the rows it filters for ``values`` and
+    returns how many it changed: the UPDATE that `QuerySet.update` writes, compiled once per
+    process for each set of changed fields (building and compiling it cost twice what running
+    it does: the wizard's draft, written on every POST). Each value goes through its field as
+    in `QuerySet.update` (a model instance becomes its key); an expression is refused, since
+    its SQL would be fixed by the first one. What `QuerySet.update` does besides (rows of
+    parent models, a slice) is refused too."""
+
+    def __init__(self, build: Callable[..., QuerySet], **stand_ins: Any) -> None:
+        self.build = build
+        self.stand_ins = stand_ins
+        self._db: str | None = None
+
+    def run(self, changes: dict[str, Any], **values: Any) -> int:
+        _check_values(values, self.stand_ins)
+        if any(hasattr(value, "resolve_expression") for value in changes.values()):
+            raise TypeError("BuiltOnceUpdate sets values, not expressions")
+        key = (self, tuple(changes))
+        compiled = self._db and _compiled_on(connections[self._db]).get(key)
+        if not compiled:
+            compiled = self._compile(key, list(changes))
+        sql, fields, params = compiled
+        connection = connections[self._db]
+        prepared = {}
+        for name, field in fields.items():
+            value = changes[name]
+            if field.remote_field and hasattr(value, "prepare_database_save"):
+                value = value.prepare_database_save(field)
+            prepared[name] = field.get_db_prep_save(value, connection=connection)
+        params = [
+            prepared[fixed.name]
+            if isinstance(fixed, _Changed)
+            else (fixed if name is None else values[name])
+            for name, fixed in params
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+    def _compile(self, key: tuple, names: list[str]) -> tuple[str, dict, list]:
+        queryset = self.build(**self.stand_ins)
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values({name: _Changed(name) for name in names})
+        query.annotations = {}
+        if query.related_updates or query.is_sliced:
+            raise ImproperlyConfigured("BuiltOnceUpdate changes the rows of one table")
+        sql, fixed = query.get_compiler(queryset.db).as_sql()
+        # The changed values come first (SET), then the filter's (WHERE).
+        changed = [value for value in fixed if isinstance(value, _Changed)]
+        where = _named_params(sql, fixed[len(changed) :], self.stand_ins)
+        params = [(None, value) for value in changed] + where
+        fields = {value.name: queryset.model._meta.get_field(value.name) for value in changed}
+        self._db = queryset.db
+        compiled = _compiled_on(connections[self._db])[key] = (sql, fields, params)
+        return compiled
+
+
+class _Changed(Expression):
+    """A changed field's value in a `BuiltOnceUpdate`: a parameter, filled in on each run."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def as_sql(self, compiler, connection):
+        return "%s", [self]
 
 
 class _Caught(Exception):

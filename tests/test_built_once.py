@@ -10,19 +10,20 @@ import uuid
 import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, connections
-from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models import Count, F, Max, OuterRef, Subquery
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.urls import set_script_prefix
 
 from contacts import views as contact_views
-from contacts.built_once import BuiltOnceAggregate, BuiltOnceQuery
+from contacts.built_once import BuiltOnceAggregate, BuiltOnceQuery, BuiltOnceUpdate
 from contacts.forms import PeriodForm, SetupChoiceField
 from contacts.models import Contact, Salesperson
 from contacts.selectors import get_contact_for_user
 from contacts.web import link_prefix
 from interactions.forms import EntryFilterForm
 from interactions.models import (
+    DraftStatus,
     InitiatedBy,
     InteractionDraft,
     InteractionLogEntry,
@@ -128,6 +129,69 @@ def test_get_draft_for_user_is_one_query_and_a_404_for_a_malformed_id(rf, draft,
     assert len(queries) == 1
     with pytest.raises(Http404):
         get_draft_for_user(request, "not-a-uuid")
+
+
+def test_get_draft_for_user_says_whether_the_drafts_template_has_contents(rf, draft, owner):
+    request = rf.get("/")
+    request.user = owner
+    assert get_draft_for_user(request, draft.pk).template.has_contents is False
+    factories.TemplateContentFactory(template=draft.template, language="nl")
+    with CaptureQueriesContext(connection) as queries:
+        assert get_draft_for_user(request, draft.pk).template.has_contents is True
+    assert len(queries) == 1
+    # A template read on its own reads its contents to say.
+    assert InteractionTemplate.objects.get(pk=draft.template_id).has_contents is True
+    bare = factories.DraftFactory(owner=owner, template=None)
+    assert get_draft_for_user(request, bare.pk).template is None
+
+
+def unfinished_draft():
+    return BuiltOnceUpdate(
+        lambda pk: InteractionDraft.objects.filter(pk=pk).exclude(status=DraftStatus.FINISHED),
+        pk=uuid.UUID(int=0),
+    )
+
+
+def test_a_built_once_update_writes_what_the_orms_update_writes(draft, owner):
+    update = unfinished_draft()
+    other = factories.DraftFactory(owner=owner, description="other")
+    template = factories.TemplateFactory()
+    state = {"step": "content", "step_data": {"type": {"type-description": ["é", "\x01"]}}}
+    changes = {"state": state, "template": template, "contact": None, "description": "new"}
+    with CaptureQueriesContext(connection) as queries:
+        assert update.run(changes, pk=draft.pk) == 1
+    with CaptureQueriesContext(connection) as orm:
+        InteractionDraft.objects.filter(pk=other.pk).exclude(status=DraftStatus.FINISHED).update(
+            **changes
+        )
+    assert len(queries) == 1
+    assert queries[0]["sql"].replace(draft.pk.hex, "?") == orm[0]["sql"].replace(other.pk.hex, "?")
+    draft.refresh_from_db()
+    other.refresh_from_db()
+    assert (draft.state, draft.template, draft.contact, draft.description) == (
+        state,
+        template,
+        None,
+        "new",
+    )
+    assert (other.state, other.template, other.contact) == (state, template, None)
+    # Compiled once for these fields: the second run only executes it.
+    assert update.run({**changes, "description": "again", "template": None}, pk=draft.pk) == 1
+    draft.refresh_from_db()
+    assert (draft.description, draft.template) == ("again", None)
+
+
+def test_a_built_once_update_changes_only_the_rows_its_queryset_filters(draft, owner):
+    update = unfinished_draft()
+    assert update.run({"description": "x"}, pk=uuid.uuid4()) == 0
+    InteractionDraft.objects.filter(pk=draft.pk).update(status=DraftStatus.FINISHED)
+    assert update.run({"description": "x"}, pk=draft.pk) == 0
+    draft.refresh_from_db()
+    assert draft.description != "x"
+    with pytest.raises(TypeError):
+        update.run({"description": "x"}, pk=str(draft.pk))
+    with pytest.raises(TypeError):
+        update.run({"description": F("current_step")}, pk=draft.pk)
 
 
 # --- SetupChoiceField read built once: step 1's template and salesperson -------------------------

@@ -1174,6 +1174,41 @@ def test_each_wizard_post_runs_a_fixed_number_of_queries(
 
 
 @pytest.mark.parametrize("size", [2, 20])
+def test_each_step_of_a_template_with_contents_runs_a_fixed_number_of_queries(
+    owner_client, person, django_assert_num_queries, size
+):
+    """Not an email: whether it has a Content step is whether its template has contents, which
+    the draft's row says (`get_draft_for_user`) once step 1 names the draft's template; the
+    contents are read for the Content step's defaults, and on the first POST of step 1 (its
+    template read on its own). Step 1's salesperson is the user's own: the contact's is not
+    read."""
+    letter = factories.TemplateFactory(
+        code="LETTER", correspondence_type=CorrespondenceType.HARD_COPY
+    )
+    factories.TemplateContentFactory(template=letter, subject="Dear", body="Hello")
+    person.salesperson = factories.SalespersonFactory()
+    person.save()
+    draft_id = draft_among_setup_rows(owner_client, person, size)
+    requests = [
+        ("type", None, 6),  # session, user, draft, the user's salesperson, two selects
+        ("type", type_data(person, letter), 7),
+        ("content", None, 5),
+        ("content", {"subject": "S", "body": "B"}, 5),
+        ("related", None, 6),
+        ("related", {}, 5),
+        ("result", None, 4),
+        ("result", RESULT, 10),  # Finish (its transaction a savepoint in a test)
+    ]
+    for step, data, count in requests:
+        with django_assert_num_queries(count):
+            if data is None:
+                assert owner_client.get(step_url(draft_id, step)).status_code == 200
+            else:
+                assert post_step(owner_client, draft_id, step, data).status_code == 302
+    assert InteractionLogEntry.objects.filter(contact=person, template=letter).count() == 1
+
+
+@pytest.mark.parametrize("size", [2, 20])
 def test_postponed_interactions_page_runs_a_fixed_number_of_queries(
     owner_client, owner, call, django_assert_num_queries, size
 ):
