@@ -21,6 +21,15 @@ from interactions.merge import validate_merge_fields
 from interactions.models import Evaluation, InformationFlow, InitiatedBy, InteractionTemplate
 from interactions.uploads import validate_attachment
 
+
+class Select(forms.Select):
+    """Django's select, its options written by its own template (Jinja2, the same markup)
+    instead of an include of select_option.html and of attrs.html each: ~0.045 ms an option,
+    and step 1 offers some forty."""
+
+    template_name = "interactions/widgets/select.html"
+
+
 # "" in these choices means "take the default" (template, contact precedence), not "blank".
 DEFAULT_CHOICE = ("", _("Default"))
 CORRESPONDENCE_CHOICES = [
@@ -39,6 +48,7 @@ class TypeForm(forms.Form):
         InteractionTemplate.objects.select_related("group").order_by("code"),
         label=_("Interaction Template"),
         empty_label=_("Choose a template"),
+        widget=Select,
     )
     description = forms.CharField(
         label=_("Description"),
@@ -51,8 +61,11 @@ class TypeForm(forms.Form):
         Salesperson.objects.filter(blocked=False).order_by("name"),
         label=_("Salesperson"),
         required=False,
+        widget=Select,
     )
-    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES, required=False)
+    language = forms.ChoiceField(
+        label=_("Language"), choices=LANGUAGE_CHOICES, required=False, widget=Select
+    )
     date = forms.DateField(label=_("Date"), widget=DateInput)
     time = forms.TimeField(
         label=_("Time of Interaction"),
@@ -60,13 +73,16 @@ class TypeForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
     correspondence_type = forms.ChoiceField(
-        label=_("Correspondence Type"), choices=CORRESPONDENCE_CHOICES, required=False
+        label=_("Correspondence Type"),
+        choices=CORRESPONDENCE_CHOICES,
+        required=False,
+        widget=Select,
     )
     information_flow = forms.ChoiceField(
-        label=_("Information Flow"), choices=FLOW_CHOICES, required=False
+        label=_("Information Flow"), choices=FLOW_CHOICES, required=False, widget=Select
     )
     initiated_by = forms.ChoiceField(
-        label=_("Initiated By"), choices=INITIATED_CHOICES, required=False
+        label=_("Initiated By"), choices=INITIATED_CHOICES, required=False, widget=Select
     )
 
     MORE = (
@@ -135,11 +151,14 @@ class SegmentTypeForm(forms.Form):
         help_text=_("Left empty, the template's description is used."),
     )
     # "Show more"
-    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES, required=False)
+    language = forms.ChoiceField(
+        label=_("Language"), choices=LANGUAGE_CHOICES, required=False, widget=Select
+    )
     correspondence_type = forms.ChoiceField(
         label=_("Correspondence Type (Default)"),
         choices=CORRESPONDENCE_CHOICES,
         required=False,
+        widget=Select,
         help_text=_(
             "Used for every contact when Ignore Contact Corres. Type is on; otherwise each "
             "contact's own preference (or the template's default) decides, line by line."
@@ -149,10 +168,10 @@ class SegmentTypeForm(forms.Form):
         label=_("Ignore Contact Corres. Type"), required=False
     )
     information_flow = forms.ChoiceField(
-        label=_("Information Flow"), choices=FLOW_CHOICES, required=False
+        label=_("Information Flow"), choices=FLOW_CHOICES, required=False, widget=Select
     )
     initiated_by = forms.ChoiceField(
-        label=_("Initiated By"), choices=INITIATED_CHOICES, required=False
+        label=_("Initiated By"), choices=INITIATED_CHOICES, required=False, widget=Select
     )
 
     MORE = (
@@ -240,7 +259,7 @@ class ContentForm(forms.Form):
 
 class RelatedForm(forms.Form):
     campaign = SetupChoiceField(
-        Campaign.objects.order_by("number"), label=_("Campaign"), required=False
+        Campaign.objects.order_by("number"), label=_("Campaign"), required=False, widget=Select
     )
     campaign_target = forms.BooleanField(
         label=_("This contact is being targeted as part of campaign"), required=False
@@ -249,7 +268,7 @@ class RelatedForm(forms.Form):
         label=_("This interaction is a response to a campaign"), required=False
     )
     opportunity = SetupChoiceField(
-        Opportunity.objects.none(), label=_("Opportunity"), required=False
+        Opportunity.objects.none(), label=_("Opportunity"), required=False, widget=Select
     )
 
     def __init__(self, *args, company: Contact | None = None, for_segment: bool = False, **kwargs):
@@ -276,7 +295,7 @@ class RelatedForm(forms.Form):
 class ResultForm(forms.Form):
     description = forms.CharField(label=_("Description"), max_length=100)
     evaluation = forms.ChoiceField(
-        label=_("Evaluation"), choices=Evaluation.choices, required=False
+        label=_("Evaluation"), choices=Evaluation.choices, required=False, widget=Select
     )
     was_successful = forms.BooleanField(label=_("Was Successful"), required=False, initial=True)
     cost = forms.DecimalField(
