@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Expression, Model, QuerySet
 from django.db.models.query import (
     ModelIterable,
@@ -264,7 +264,8 @@ class BuiltOnceUpdate:
             else (fixed if name is None else values[name])
             for name, fixed in params
         ]
-        with connection.cursor() as cursor:
+        # As QuerySet.update: an error inside an atomic block marks it for rollback.
+        with transaction.mark_for_rollback_on_error(using=self._db), connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
 
