@@ -246,10 +246,10 @@ class BuiltOnceUpdate:
         _check_values(values, self.stand_ins)
         if any(hasattr(value, "resolve_expression") for value in changes.values()):
             raise TypeError("BuiltOnceUpdate sets values, not expressions")
-        key = (self, tuple(changes))
-        compiled = self._db and _compiled_on(connections[self._db]).get(key)
+        shape = tuple(changes)
+        compiled = self._db and _compiled_on(connections[self._db]).get(self, {}).get(shape)
         if not compiled:
-            compiled = self._compile(key, list(changes))
+            compiled = self._compile(shape)
         sql, fields, params = compiled
         connection = connections[self._db]
         prepared = {}
@@ -269,10 +269,10 @@ class BuiltOnceUpdate:
             cursor.execute(sql, params)
             return cursor.rowcount
 
-    def _compile(self, key: tuple, names: list[str]) -> tuple[str, dict, list]:
+    def _compile(self, shape: tuple[str, ...]) -> tuple[str, dict, list]:
         queryset = self.build(**self.stand_ins)
         query = queryset.query.chain(UpdateQuery)
-        query.add_update_values({name: _Changed(name) for name in names})
+        query.add_update_values({name: _Changed(name) for name in shape})
         query.annotations = {}
         if query.related_updates or query.is_sliced:
             raise ImproperlyConfigured("BuiltOnceUpdate changes the rows of one table")
@@ -283,7 +283,10 @@ class BuiltOnceUpdate:
         params = [(None, value) for value in changed] + where
         fields = {value.name: queryset.model._meta.get_field(value.name) for value in changed}
         self._db = queryset.db
-        compiled = _compiled_on(connections[self._db])[key] = (sql, fields, params)
+        # Kept under the update itself, one entry a shape (set of changed fields), as the
+        # connection's other built-once statements are kept under their query.
+        shapes = _compiled_on(connections[self._db]).setdefault(self, {})
+        compiled = shapes[shape] = (sql, fields, params)
         return compiled
 
 

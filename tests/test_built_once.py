@@ -175,6 +175,11 @@ def test_a_built_once_update_writes_what_the_orms_update_writes(draft, owner):
         "new",
     )
     assert (other.state, other.template, other.contact) == (state, template, None)
+    # Kept with the connection's other built-once statements, under the update itself (the
+    # entry list's bound on page shapes reads their `build`).
+    kept = connections["default"].__dict__["_built_once_queries"]
+    assert update in kept
+    assert all(callable(query.build) for query in kept)
     # Compiled once for these fields: the second run only executes it.
     assert update.run({**changes, "description": "again", "template": None}, pk=draft.pk) == 1
     draft.refresh_from_db()
