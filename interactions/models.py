@@ -477,6 +477,21 @@ def split_period(
 # from month rows and the days at its ends from day rows; the last date of an interaction (of an
 # attempt) is the latest such day at the ends or, if later, the latest such day inside the latest
 # month that has one (a month of day rows at most). Absent parts have NULL bounds: no rows.
+def _statistics(db: str, sql: str, params) -> dict:
+    """The one row of a statistics statement (count, cost, duration, last date, last attempt)
+    as the statistics panels read it."""
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        count, cost, duration, last_date, last_attempt = cursor.fetchone()
+    return {
+        "count": count,
+        "cost": cost,
+        "duration": duration,
+        "last_date": last_date,
+        "last_attempt": last_attempt,
+    }
+
+
 STATISTICS_SQL = """
 WITH figures AS (
     SELECT sum(entries) AS entries, sum(cost) AS cost, sum(duration) AS duration,
@@ -534,16 +549,7 @@ class DayTotalsQuerySet(models.QuerySet):
             months = (months[0] or datetime.date.min, months[1] or datetime.date.max)
         sql = STATISTICS_SQL.format(table=self.model._meta.db_table, key=key)
         params = [*key_params, *days[0], *days[1], *months, *key_params, *key_params]
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(sql, params)
-            count, cost, duration, last_date, last_attempt = cursor.fetchone()
-        return {
-            "count": count,
-            "cost": cost,
-            "duration": duration,
-            "last_date": last_date,
-            "last_attempt": last_attempt,
-        }
+        return _statistics(self.db, sql, params)
 
 
 class EntryDayTotals(models.Model):
@@ -665,16 +671,7 @@ class CompanyMonthTotalsManager(models.Manager):
             "end_from": end_from,
             "end_to": end_to,
         }
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(_COMPANY_STATISTICS, params)
-            count, cost, duration, last_date, last_attempt = cursor.fetchone()
-        return {
-            "count": count,
-            "cost": cost,
-            "duration": duration,
-            "last_date": last_date,
-            "last_attempt": last_attempt,
-        }
+        return _statistics(self.db, _COMPANY_STATISTICS, params)
 
 
 class CompanyMonthTotals(models.Model):
