@@ -34,7 +34,7 @@ import django
 
 django.setup()
 
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
 from contacts.models import Contact  # noqa: E402
@@ -45,7 +45,7 @@ from interactions.models import (  # noqa: E402
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from log_segment import ENTRY_COLUMNS  # noqa: E402
+from log_segment import ENTRY_COLUMNS, explain_triggers_rolled_back  # noqa: E402
 
 
 def busiest(column: str) -> Contact:
@@ -91,10 +91,6 @@ def write_statement(dates: str) -> tuple[str, list]:
     return sql, [template.pk, template.group_id]
 
 
-class Rollback(Exception):
-    pass
-
-
 def explain_writes(runs: int) -> None:
     statements = {
         "today": write_statement("CURRENT_DATE"),
@@ -102,14 +98,7 @@ def explain_writes(runs: int) -> None:
     }
     for number in range(1, runs + 1):
         for label, (sql, params) in statements.items():
-            try:
-                with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.execute(f"EXPLAIN (ANALYZE, SUMMARY ON) {sql}", params)
-                    plan = [row[0].strip() for row in cursor.fetchall()]
-                    raise Rollback
-            except Rollback:
-                pass
-            shown = [line for line in plan if line.startswith(("Trigger", "Execution Time"))]
+            shown = explain_triggers_rolled_back(sql, params)
             print(f"  explain {number} {label}: {'; '.join(shown)}", flush=True)
 
 

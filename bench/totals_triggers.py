@@ -57,6 +57,7 @@ from log_segment import (
     backend_cpu,
     ensure_contacts,
     ensure_setup,
+    explain_triggers_rolled_back,
     forget_earlier_runs,
 )
 
@@ -195,10 +196,6 @@ def cleanup(bench: Bench) -> None:
     vacuum()
 
 
-class Rollback(Exception):
-    pass
-
-
 def explain_triggers(bench: Bench, rounds: int) -> None:
     """EXPLAIN ANALYZE of the two 100,000-row inserts, rolled back: the time
     PostgreSQL reports for the statement and, apart, for each AFTER trigger it fired (the
@@ -209,14 +206,7 @@ def explain_triggers(bench: Bench, rounds: int) -> None:
             ("entries", bench.entries_statement),
         ):
             sql, params = statement()
-            try:
-                with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.execute(f"EXPLAIN (ANALYZE, SUMMARY ON) {sql}", params)
-                    plan = [row[0].strip() for row in cursor.fetchall()]
-                    raise Rollback
-            except Rollback:
-                pass
-            shown = [line for line in plan if line.startswith(("Trigger", "Execution Time"))]
+            shown = explain_triggers_rolled_back(sql, params)
             print(f"  explain {number} {label}: {'; '.join(shown)}", flush=True)
 
 
