@@ -233,34 +233,32 @@ def old_line_rows(lines, *, segment, can_change: bool):
     durations = cache(lambda value: escape(floatformat(value, "-2")))
     rows = []
     for line in lines:
-        contact = escape(line["contact__name"])
-        template = line["template__code"]
-        salesperson = line["salesperson__code"]
+        contact = escape(line.contact_name)
+        template = line.template_code
+        salesperson = line.salesperson_code
         select = personalise = ""
         if can_change:
-            select = LINE_SELECT_CELL.format(
-                pk=line["id"], label=select_label % {"contact": contact}
-            )
+            select = LINE_SELECT_CELL.format(pk=line.id, label=select_label % {"contact": contact})
             personalise = PERSONALISE_LINK.format(
-                link=edit_link, pk=line["id"], label=personalise_label % {"contact": contact}
+                link=edit_link, pk=line.id, label=personalise_label % {"contact": contact}
             )
         html = LINE_ROW.format(
-            css=' class="personalised"' if line["personalised"] else "",
+            css=' class="personalised"' if line.personalised else "",
             select=select,
             contact_link=contact_link,
-            contact_id=line["contact_id"],
+            contact_id=line.contact_id,
             contact=contact,
-            number=escape(line["contact__number"]),
+            number=escape(line.contact_number),
             template=escape(template) if template is not None else "",
-            description=escape(line["interaction_description"]),
+            description=escape(line.interaction_description),
             correspondence=correspondence.get(
-                line["correspondence_type"], escape(line["correspondence_type"])
+                line.correspondence_type, escape(line.correspondence_type)
             ),
-            language=escape(line["language"]),
+            language=escape(line.language),
             salesperson=escape(salesperson) if salesperson is not None else "",
-            cost=costs(line["unit_cost"]),
-            duration=durations(line["unit_duration"]),
-            badge=badge if line["personalised"] else "",
+            cost=costs(line.unit_cost),
+            duration=durations(line.unit_duration),
+            badge=badge if line.personalised else "",
             personalise=personalise,
         )
         rows.append(html)

@@ -24,6 +24,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
+from markupsafe import Markup
 
 from contacts.models import CorrespondenceType, Language, MarketingSetup
 from contacts.services import RecordGone
@@ -169,7 +170,7 @@ def _line_page(request: HttpRequest, segment: Segment) -> selectors.LinePage:
     return page
 
 
-def _line_rows(lines, *, segment: Segment, can_change: bool) -> SafeString:
+def _line_rows(lines: list[selectors.LineRow], *, segment: Segment, can_change: bool) -> SafeString:
     """The lines table's rows, from the autoescaping partial segments/_line_rows.html.
 
     A page of 100 lines through the Django template engine (two reverse() calls, three
@@ -177,8 +178,11 @@ def _line_rows(lines, *, segment: Segment, can_change: bool) -> SafeString:
     partial gets the links and labels worked out once, and amounts formatted once per distinct
     value, all looked up by subscript or as a namespace's attribute: a call from the partial,
     or a dict's key read as an attribute (Jinja2 tries the attribute first, and raises and
-    catches its absence), cost more (docs/benchmarks.md "Part M" and "Part O"). ``lines`` are
-    dicts of `selectors.LINE_ROW_FIELDS`; the columns are the page template's <thead>.
+    catches its absence), cost more (docs/benchmarks.md "Part M" and "Part O").
+
+    Every link, label, choice label, amount and code in those is escaped here, once a page
+    (`_escaped`), so that the partial writes them without escaping each again on every line
+    (as the entry list's rows do, "Part S"). The columns are the page template's <thead>.
     """
     return render_rows(
         "segments/_line_rows.html",
@@ -186,34 +190,44 @@ def _line_rows(lines, *, segment: Segment, can_change: bool) -> SafeString:
             "lines": lines,
             "can_change": can_change,
             "links": SimpleNamespace(
-                contact=link_prefix("contacts:contact_detail"),
-                line=link_prefix("segments:line_edit", segment.pk),
+                contact=Markup.escape(link_prefix("contacts:contact_detail")),
+                line=Markup.escape(link_prefix("segments:line_edit", segment.pk)),
             ),
             "labels": SimpleNamespace(
-                personalised=_("Personalised"),
+                personalised=Markup.escape(_("Personalised")),
                 select=_("Select %(contact)s"),
-                personalise=_("Personalise"),
-                cost=_("Cost (LCY)"),
-                duration=_("Duration (Min.)"),
+                personalise=Markup.escape(_("Personalise")),
+                cost=Markup.escape(_("Cost (LCY)")),
+                duration=Markup.escape(_("Duration (Min.)")),
             ),
             "correspondence": _ShownAsStored(
-                (v, str(label)) for v, label in CorrespondenceType.choices if v
+                _escaped({v: label for v, label in CorrespondenceType.choices if v})
             ),
-            "languages": _ShownAsStored((v, str(label)) for v, label in Language.choices),
-            "costs": {v: localize(v) for v in {line["unit_cost"] for line in lines}},
-            "durations": {
-                v: floatformat(v, "-2") for v in {line["unit_duration"] for line in lines}
-            },
+            "languages": _ShownAsStored(_escaped(dict(Language.choices))),
+            # A line's template and salesperson codes are typed text, and few a page.
+            "templates": _escaped({v: v or "" for v in {line.template_code for line in lines}}),
+            "salespeople": _escaped(
+                {v: v or "" for v in {line.salesperson_code for line in lines}}
+            ),
+            "costs": _escaped({v: localize(v) for v in {line.unit_cost for line in lines}}),
+            "durations": _escaped(
+                {v: floatformat(v, "-2") for v in {line.unit_duration for line in lines}}
+            ),
         },
     )
 
 
+def _escaped(values: dict) -> dict:
+    """``values`` with each value as escaped HTML (Jinja2's escaping: ' as &#39;)."""
+    return {key: Markup.escape(value) for key, value in values.items()}
+
+
 class _ShownAsStored(dict):
-    """A choice's label by its value; a value no longer among the choices shows as stored (as
-    get_FOO_display does)."""
+    """A choice's label (escaped) by its value; a value no longer among the choices shows as
+    stored (as get_FOO_display does), escaped."""
 
     def __missing__(self, value):
-        return value
+        return Markup.escape(value)
 
 
 @segment_change_view

@@ -9,9 +9,9 @@ from html import unescape
 
 import pytest
 from django.urls import resolve, reverse
-from markupsafe import escape  # the partial's escaping (a quote is &#34;)
+from markupsafe import Markup, escape  # the partial's escaping (a quote is &#34;)
 
-from segments import views
+from segments import selectors, views
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -257,6 +257,38 @@ def test_markup_typed_on_a_line_is_shown_escaped_to_owner_and_reader(client, own
         for typed in ("<b>C1</b>", "<i>TPL</i>", "<u>SP</u>", "<em>"):
             assert typed not in html
             assert f">{escape(typed)}<" in html
+
+
+def test_what_the_line_rows_write_without_escaping_is_escaped_by_the_view(owner, monkeypatch):
+    # The partial's `autoescape false` cells write links, labels, choice labels, codes and
+    # amounts as given: each must be Markup (escaped once a page), never a plain text.
+    segment = owned_segment(owner, 2)
+    factories.SegmentLineFactory(segment=segment, template=None, salesperson=None)
+    given = {}
+    monkeypatch.setattr(views, "render_rows", lambda name, context: given.update(context))
+
+    lines = selectors.line_page(segment).lines
+    views._line_rows(lines, segment=segment, can_change=True)
+
+    labels = vars(given["labels"])
+    written = [
+        *vars(given["links"]).values(),
+        *(label for name, label in labels.items() if name != "select"),
+        *(
+            value
+            for name in ("correspondence", "languages", "templates", "salespeople", "costs")
+            for value in given[name].values()
+        ),
+        *given["durations"].values(),
+        given["correspondence"]["<no such type>"],
+        given["languages"]["<x"],
+    ]
+    assert len(written) > 20
+    assert all(isinstance(value, Markup) for value in written)
+    assert given["correspondence"]["<no such type>"] == "&lt;no such type&gt;"
+    assert given["templates"][None] == given["salespeople"][None] == ""
+    # Formatted with the line's own name by the partial, in an autoescaped cell.
+    assert not isinstance(labels["select"], Markup)
 
 
 def test_segment_page_links_and_marks_each_line(owner_client, owner):
