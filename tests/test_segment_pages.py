@@ -304,6 +304,31 @@ def test_segment_page_links_and_marks_each_line(owner_client, owner):
     assert html.count('<span class="badge">Personalised</span>') == 1
 
 
+def test_the_segment_page_links_each_action_of_its_segment_as_reverse_does(manager_client, owner):
+    # The links come from a dict kept per process (views._segment_links), one per segment.
+    from segments.models import SegmentStep
+
+    segments = [owned_segment(owner, 1) for _ in range(2)]
+    for segment in segments:
+        for number in range(1, views.STEPS_SHOWN + 2):  # more than shown: "All 11 steps"
+            SegmentStep.objects.create(segment=segment, number=number, action="add")
+    for segment in segments:
+        html = manager_client.get(segment.get_absolute_url()).content.decode()
+        names = [
+            "segment_create_interaction", "segment_edit", "segment_log", "segment_delete",
+            "segment_save_criteria", "segment_export", "line_add", "segment_reuse",
+            "segment_reuse_criteria", "segment_go_back", "segment_history", "lines_remove",
+        ]  # fmt: skip
+        expected = [reverse(f"segments:{name}", args=[segment.pk]) for name in names]
+        expected += [
+            reverse("segments:segment_criteria", args=[segment.pk, action])
+            for action in ("add", "reduce", "refine")
+        ]
+        for url in expected:
+            assert f'="{url}"' in html, url
+        assert f'href="{reverse("segments:segment_list")}"' in html
+
+
 def test_segment_lines_speak_the_users_language(owner_client, owner):
     segment = owned_segment(owner, 0)
     factories.SegmentLineFactory(
