@@ -16,15 +16,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import floatformat
+from django.template.loader import render_to_string
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import localize
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 from markupsafe import Markup
 
@@ -154,7 +157,7 @@ def _render_detail(request, segment: Segment, *, add_form, status: int = 200) ->
         "totals": segment.line_totals,
         "logged_segment": getattr(segment, "logged_segment", None),
         "can_change": can_change,
-        "add_form": add_form,
+        "add_contact_field": _add_contact_field(add_form) if can_change else "",
         "steps": steps,
         "step_count": steps[0].number if steps else 0,
     }
@@ -192,6 +195,35 @@ def _links_of_segment(pk: int, script_prefix: str, urlconf) -> dict[str, str]:
     for action in CRITERIA_ACTIONS:
         links[f"criteria_{action}"] = reverse("segments:segment_criteria", args=[pk, action])
     return links
+
+
+def _add_contact_field(form: AddContactForm) -> SafeString:
+    """The Add Contact form's field (segments/_add_contact_field.html).
+
+    A blank form's field is the same on every segment page: it is kept per language, script
+    prefix and URL configuration (its search link), since its label, input and error list,
+    each through the form renderer, cost more than the rest of the form. A form with what was
+    posted (and its errors) is rendered each time."""
+    if form.is_bound:
+        return _render_add_contact_field(form)
+    key = (get_language(), get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    if (html := _blank_add_contact_fields.get(key)) is None:
+        html = _blank_add_contact_fields[key] = _render_add_contact_field(form)
+    return html
+
+
+def _render_add_contact_field(form: AddContactForm) -> SafeString:
+    html = render_to_string("segments/_add_contact_field.html", {"field": form["contact"]})
+    return mark_safe(html.strip())  # noqa: S308 (rendered by the autoescaping Django engine)
+
+
+_blank_add_contact_fields: dict[tuple, SafeString] = {}
+
+
+@receiver(setting_changed)
+def _forget_blank_add_contact_fields(**_kwargs) -> None:
+    # A test that switches languages, URLs, templates or the form renderer gets a fresh field.
+    _blank_add_contact_fields.clear()
 
 
 def _line_page(request: HttpRequest, segment: Segment) -> selectors.LinePage:

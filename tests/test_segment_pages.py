@@ -9,9 +9,11 @@ from html import unescape
 
 import pytest
 from django.urls import resolve, reverse
+from django.utils import translation
 from markupsafe import Markup, escape  # the partial's escaping (a quote is &#34;)
 
 from segments import selectors, views
+from segments.forms import AddContactForm
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -327,6 +329,29 @@ def test_the_segment_page_links_each_action_of_its_segment_as_reverse_does(manag
         for url in expected:
             assert f'="{url}"' in html, url
         assert f'href="{reverse("segments:segment_list")}"' in html
+
+
+def test_the_add_contact_field_is_the_forms_own_in_each_language(owner_client, owner):
+    # A blank form's field is kept per language (views._add_contact_field); a posted one is not.
+    segment = owned_segment(owner, 1)
+    for language in ("en", "nl", "en"):
+        response = owner_client.get(segment.get_absolute_url(), HTTP_ACCEPT_LANGUAGE=language)
+        html = response.content.decode()
+        with translation.override(language):
+            field = AddContactForm()["contact"]
+            assert f'<div class="field">\n      {field.label_tag()}\n      {field}\n' in html
+
+    response = owner_client.post(
+        reverse("segments:line_add", args=[segment.pk]), {"contact": "<b>nobody"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert '<div class="field has-error">' in html
+    assert 'value="&lt;b&gt;nobody"' in html
+    assert 'class="errorlist"' in html
+    html = owner_client.get(segment.get_absolute_url()).content.decode()
+    assert 'value="&lt;b&gt;nobody"' not in html
+    assert "has-error" not in html
 
 
 def test_segment_lines_speak_the_users_language(owner_client, owner):
