@@ -295,7 +295,9 @@ class _ShownAsStored(dict):
     stored (as get_FOO_display does), escaped."""
 
     def __missing__(self, value):
-        return Markup.escape(value)
+        # Kept: a page's blank or old values are few, its lines many.
+        shown = self[value] = Markup.escape(value)
+        return shown
 
 
 @segment_change_view
