@@ -157,6 +157,7 @@ def _render_detail(request, segment: Segment, *, add_form, status: int = 200) ->
         "totals": segment.line_totals,
         "logged_segment": getattr(segment, "logged_segment", None),
         "can_change": can_change,
+        "add_form": add_form,
         "add_contact_field": _add_contact_field(add_form) if can_change else "",
         "steps": steps,
         "step_count": steps[0].number if steps else 0,
