@@ -49,6 +49,7 @@ from contacts.models import (
 from contacts.web import (
     PageLabels,
     SetupPages,
+    address,
     form_page,
     link_prefix,
     render_rows,
@@ -286,6 +287,65 @@ def _card_fields(contact: Contact) -> SafeString:
     )
 
 
+_PERSONS_LABELS = PageLabels(
+    lambda: {
+        "persons": _("Persons"),
+        "add_person": _("Add Person"),
+        "number": _("No."),
+        "name": _("Name"),
+        "job_title": _("Job Title"),
+        "email": _("Email"),
+        "phone": _("Phone No."),
+        "privacy_blocked": _("Privacy Blocked"),
+        "show_all": _("Show all persons of this company"),
+        "empty": _(
+            "No persons yet. Add the people you deal with at this company so interactions can "
+            "be recorded for them."
+        ),
+    }
+)
+
+
+def _persons_panel(
+    company: Contact, persons: list[Contact], *, more: bool, can_add: bool
+) -> SafeString:
+    """The company card's Persons panel, from the Jinja2 partial contacts/_persons.html.
+
+    Through the Django template engine its table was about a dozen tags a person and seven
+    `{% translate %}`: the partial gets its labels kept per language and the persons' values
+    escaped here as the Django engine escapes them, so the card is what it was. ``persons``
+    have `PERSON_COLUMNS`; ``more``: the company has more than are shown; ``can_add``: the
+    user may add a person."""
+    shown = [
+        SimpleNamespace(
+            pk=person.pk,
+            privacy_blocked=person.privacy_blocked,
+            number=escape(person.number),
+            name=escape(person.name),
+            job_title=escape(person.job_title),
+            email=escape(person.email),
+            phone=escape(person.phone),
+        )
+        for person in persons
+    ]
+    links = {
+        "contact": link_prefix("contacts:contact_detail"),
+        "create": address("contacts:contact_create"),
+        "list": address("contacts:contact_list"),
+    }
+    return render_rows(
+        "contacts/_persons.html",
+        {
+            "company": company.pk,
+            "persons": shown,
+            "more": more,
+            "can_add": can_add,
+            "labels": _PERSONS_LABELS(),
+            "links": links,
+        },
+    )
+
+
 def _statistics(rows, period: PeriodForm) -> dict | None:
     """Statistics of ``rows`` (log entries, or their daily totals) in the period the form asks
     for; None while the form has errors."""
@@ -433,10 +493,16 @@ def _contact_page(
 @require_GET
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = selectors.get_contact_for_user(request, pk)
-    persons = []
+    persons_panel = ""
     if contact.is_company:
         persons = list(
             contact.persons.only(*PERSON_COLUMNS).order_by("name", "number")[: PERSONS_SHOWN + 1]
+        )
+        persons_panel = _persons_panel(
+            contact,
+            persons[:PERSONS_SHOWN],
+            more=len(persons) > PERSONS_SHOWN,
+            can_add=request.user.has_perm("contacts.add_contact"),
         )
     period = PeriodForm(request.GET)
     history = _HISTORY["contact_company" if contact.is_company else "contact"].fetch(
@@ -456,8 +522,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "statistics": _contact_statistics(contact, period),
             "links": links,
             "card_fields": _card_fields(contact),
-            "persons": persons[:PERSONS_SHOWN],
-            "more_persons": len(persons) > PERSONS_SHOWN,
+            "persons_panel": persons_panel,
         },
     )
 
