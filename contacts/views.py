@@ -19,7 +19,7 @@ from django.template.defaultfilters import floatformat, yesno
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import escape
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -196,6 +196,61 @@ def _history_rows(entries: list, *, show_contact: bool, links: dict[str, str]) -
             "cost": cache(lambda value: floatformat(value, 2)),
             "duration": cache(lambda value: floatformat(value, 0)),
         },
+    )
+
+
+_HISTORY_LABELS = PageLabels(
+    lambda: {
+        "history": _("Interaction History"),
+        "date": _("Date"),
+        "interaction": _("Interaction"),
+        "description": _("Description"),
+        "contact": _("Contact"),
+        "cost": _("Cost (LCY)"),
+        "duration": _("Duration (Min.)"),
+        "evaluation": _("Evaluation"),
+    }
+)
+
+
+def _history_panel(entries: list, *, show_contact: bool, empty: str) -> SafeString:
+    """A card's Interaction History panel, from the Jinja2 partial contacts/_history.html, with
+    the rows of `_history_rows`; ``empty``: what it says without entries.
+
+    Through the Django template engine its headings were an include, ten `{% translate %}` and
+    a `{% blocktranslate %}`: the partial gets them kept per language, escaped as the Django
+    engine escapes them, so the card is what it was."""
+    return render_rows(
+        "contacts/_history.html",
+        {
+            "rows": _history_rows(entries, show_contact=show_contact, links=_card_links()),
+            "show_contact": show_contact,
+            "labels": _HISTORY_LABELS(),
+            # As {% blocktranslate %} placed it: the translation as it is, the number escaped.
+            "newest": mark_safe(  # noqa: S308 (a translation of ours)
+                _(
+                    "The %(history_size)s newest interactions, newest first; canceled entries "
+                    "are not shown."
+                )
+                % {"history_size": HISTORY_SIZE}
+            ),
+            "empty": escape(empty),
+        },
+    )
+
+
+def _history_empty(contact: Contact) -> str:
+    """What a contact card's history says without entries."""
+    if contact.privacy_blocked:
+        return _("No interactions recorded for this contact.")
+    if contact.is_company:
+        return _(
+            "No interactions recorded for this company or its persons yet. Use Create "
+            "Interaction to record a call, meeting, letter or email."
+        )
+    return _(
+        "No interactions recorded for this contact yet. Use Create Interaction to record a "
+        "call, meeting, letter or email."
     )
 
 
@@ -508,7 +563,6 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     history = _HISTORY["contact_company" if contact.is_company else "contact"].fetch(
         owner=contact.pk
     )
-    links = _card_links()
     return render(
         request,
         "contacts/contact_detail.html",
@@ -516,11 +570,11 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "nav": "contacts",
             "contact": contact,
             "history": history,
-            "history_rows": _history_rows(history, show_contact=contact.is_company, links=links),
-            "history_size": HISTORY_SIZE,
+            "history_panel": _history_panel(
+                history, show_contact=contact.is_company, empty=_history_empty(contact)
+            ),
             "period": period,
             "statistics": _contact_statistics(contact, period),
-            "links": links,
             "card_fields": _card_fields(contact),
             "persons_panel": persons_panel,
         },
@@ -658,7 +712,6 @@ def salesperson_detail(request: HttpRequest, pk: int) -> HttpResponse:
     salesperson = selectors.get_salesperson_for_user(request, pk)
     period = PeriodForm(request.GET)
     history = _HISTORY["salesperson"].fetch(owner=salesperson.pk)
-    links = _card_links()
     return render(
         request,
         "contacts/salesperson_detail.html",
@@ -666,12 +719,17 @@ def salesperson_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "nav": "salespeople",
             "salesperson": salesperson,
             "history": history,
-            "history_rows": _history_rows(history, show_contact=True, links=links),
-            "history_size": HISTORY_SIZE,
+            "history_panel": _history_panel(
+                history,
+                show_contact=True,
+                empty=_(
+                    "No interactions recorded by this salesperson yet. Start one with Create "
+                    "Interaction, from here or from a contact card."
+                ),
+            ),
             "period": period,
             # Summed from the daily totals: a salesperson has 100,000s of entries.
             "statistics": _statistics(salesperson.day_totals, period),
-            "links": links,
         },
     )
 
