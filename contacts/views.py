@@ -180,21 +180,37 @@ def _history_rows(entries: list, *, show_contact: bool, links: dict[str, str]) -
     distinct value. ``entries`` come from `_entries_shown` (template, salesperson, contact);
     ``links`` from `_card_links`.
     """
-    evaluations = {}
-    if entries:
-        field = type(entries[0])._meta.get_field("evaluation")
-        evaluations = {value: str(label) for value, label in field.choices if value}
+    if not entries:
+        return SafeString("")
+    field = type(entries[0])._meta.get_field("evaluation")
+    evaluations = {value: str(label) for value, label in field.choices if value}
+    date = cache(lambda value: date_format(value, "SHORT_DATE_FORMAT"))
+    cost = cache(lambda value: floatformat(value, 2))
+    duration = cache(lambda value: floatformat(value, 0))
+    # Each row's cells as a tuple the partial unpacks: looking each value up and calling the
+    # formatters from the template cost about a third of the rows' time.
+    rows = [
+        (
+            date(entry.date),
+            entry.pk,
+            entry.title,
+            entry.attempt_failed,
+            entry.description,
+            entry.contact_id,
+            entry.contact.name if show_contact else "",
+            cost(entry.cost),
+            duration(entry.duration),
+            evaluations.get(entry.evaluation, ""),
+        )
+        for entry in entries
+    ]
     return render_rows(
         "contacts/_history_rows.html",
         {
-            "entries": entries,
+            "rows": rows,
             "show_contact": show_contact,
             "links": links,
             "labels": {"failed": _("Attempt failed")},
-            "evaluations": evaluations,
-            "date": cache(lambda value: date_format(value, "SHORT_DATE_FORMAT")),
-            "cost": cache(lambda value: floatformat(value, 2)),
-            "duration": cache(lambda value: floatformat(value, 0)),
         },
     )
 
