@@ -417,6 +417,44 @@ def _persons_panel(
     )
 
 
+_SALESPERSON_LABELS = PageLabels(
+    lambda: {
+        "general": _("General"),
+        "code": _("Code"),
+        "name": _("Name"),
+        "job_title": _("Job Title"),
+        "email": _("Email"),
+        "phone": _("Phone No."),
+        "user": _("User"),
+        "blocked": _("Blocked"),
+    }
+)
+
+
+def _salesperson_fields(salesperson: Salesperson) -> SafeString:
+    """The salesperson card's General panel, from the Jinja2 partial
+    contacts/_salesperson_fields.html: labels kept per language and values formatted as the
+    template's filters did (``default:"—"``, ``yesno``), escaped as the Django engine escapes
+    them, so the card is what it was. ``salesperson`` comes with its user."""
+    user = salesperson.user.get_username() if salesperson.user else ""
+    shown = {
+        "code": salesperson.code,
+        "name": salesperson.name,
+        "job_title": salesperson.job_title or "—",
+        "email": salesperson.email,
+        "phone": salesperson.phone or "—",
+        "user": user or "—",
+        "blocked": yesno(salesperson.blocked, _("Yes,No")),
+    }
+    return render_rows(
+        "contacts/_salesperson_fields.html",
+        {
+            "shown": SimpleNamespace(**{name: escape(value) for name, value in shown.items()}),
+            "labels": _SALESPERSON_LABELS(),
+        },
+    )
+
+
 def _statistics(rows, period: PeriodForm) -> dict | None:
     """Statistics of ``rows`` (log entries, or their daily totals) in the period the form asks
     for; None while the form has errors."""
@@ -734,6 +772,7 @@ def salesperson_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "nav": "salespeople",
             "salesperson": salesperson,
+            "salesperson_fields": _salesperson_fields(salesperson),
             "history": history,
             "history_panel": _history_panel(
                 history,
