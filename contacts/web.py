@@ -56,6 +56,17 @@ def _link_prefix(name: str, args: tuple, script_prefix: str, urlconf) -> str:
     return url[:-2]
 
 
+def address(name: str) -> str:
+    """The URL of the view ``name``, which takes no arguments, kept per process as
+    `link_prefix` keeps its prefixes (the layout's ``{% site_url %}`` for a view's partials)."""
+    return _address(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
+@functools.lru_cache(maxsize=256)
+def _address(name: str, script_prefix: str, urlconf) -> str:
+    return reverse(name)
+
+
 class PageLabels:
     """A page's fixed labels for a Jinja2 partial, kept per language: ``build()`` returns them
     by name (gettext in Python, so that makemessages finds them); the partial reads them as

@@ -277,3 +277,23 @@ def test_new_contacts_start_with_the_setup_defaults(owner_client):
 
     assert form["salesperson"].value() == salesperson.pk
     assert form["language"].value() == "nl"
+
+
+def test_salesperson_card_shows_typed_markup_and_quotes_escaped_as_the_django_engine_does(
+    owner_client,
+):
+    # The General panel comes from a Jinja2 partial (jinja2/contacts/_salesperson_fields.html)
+    # fed values escaped by Django: a quote is &#x27; there as in the rest of the card.
+    salesperson = factories.SalespersonFactory(
+        name='Zed <i>"Q"</i> O\'Zed', job_title="", email="z'ed@example.com", phone=""
+    )
+
+    html = owner_client.get(detail_url(salesperson)).content.decode()
+
+    assert "<dt>Name</dt><dd>Zed &lt;i&gt;&quot;Q&quot;&lt;/i&gt; O&#x27;Zed</dd>" in html
+    assert "<dt>Job Title</dt><dd>—</dd>" in html
+    assert '<dd><a href="mailto:z&#x27;ed@example.com">z&#x27;ed@example.com</a></dd>' in html
+    assert "<dt>Phone No.</dt><dd>—</dd>" in html
+    assert "<dt>User</dt><dd>—</dd>" in html
+    assert "<dt>Blocked</dt><dd>No</dd>" in html
+    assert "&#39;" not in html

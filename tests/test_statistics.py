@@ -555,3 +555,57 @@ def test_statistics_pages_cost_the_same_queries_for_2_and_24_months_of_history(
         with django_assert_num_queries(len(short)):
             response = owner_client.get(urls[24], period)
         assert response.context["statistics"]["count"] > 0
+
+
+@pytest.mark.parametrize("page", ["person", "salesperson"])
+def test_the_cards_statistics_panel_shows_the_figures_formatted(owner_client, page):
+    # The panel comes from a Jinja2 partial ({% card_statistics %}) fed values formatted as the
+    # Django template's filters did: floatformat, a short date, "—" for none.
+    salesperson = factories.SalespersonFactory()
+    person = factories.PersonFactory()
+    factories.LogEntryFactory(
+        contact=person,
+        salesperson=salesperson,
+        date=DAY,
+        cost=Decimal("1234.565"),
+        duration=Decimal("90.5"),
+    )
+    url = {
+        "person": reverse("contacts:contact_detail", args=[person.pk]),
+        "salesperson": reverse("contacts:salesperson_detail", args=[salesperson.pk]),
+    }[page]
+
+    def panel(**period) -> str:
+        html = owner_client.get(url, period).content.decode()
+        start = html.index('<div class="stats">')
+        return html[start : html.index("</section>", start)]
+
+    def stat(value: str, label: str) -> str:
+        value = f'<div class="value">{value}</div>'
+        return f'    <div class="stat">{value}<div class="label">{label}</div></div>\n'
+
+    assert panel(date_from="2025-05-01") == (
+        '<div class="stats">\n'
+        + stat("1", "No. of Interactions")
+        + stat("1234.57", "Cost (LCY)")
+        + stat("91", "Duration (Min.)")
+        + stat("05/20/2025", "Date of Last Interaction")
+        + stat("05/20/2025", "Last Date Attempted")
+        + "  </div>\n  \n"
+        '  <p class="helptext">Canceled entries and postponed interactions are not counted.'
+        " Only interactions dated in the period are counted.</p>\n"
+    )
+    assert panel(date_from="2026-01-01") == (
+        '<div class="stats">\n'
+        + stat("0", "No. of Interactions")
+        + stat("0.00", "Cost (LCY)")
+        + stat("0", "Duration (Min.)")
+        + stat("—", "Date of Last Interaction")
+        + stat("—", "Last Date Attempted")
+        + "  </div>\n  \n"
+        '  <p class="helptext">Canceled entries and postponed interactions are not counted.'
+        " Only interactions dated in the period are counted.</p>\n"
+    )
+    assert panel().endswith(
+        '<p class="helptext">Canceled entries and postponed interactions are not counted.</p>\n'
+    )
