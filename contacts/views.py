@@ -24,6 +24,7 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
+from markupsafe import Markup
 
 from contacts import selectors, services
 from contacts.built_once import BuiltOnceAggregate, BuiltOnceQuery
@@ -341,13 +342,13 @@ def _contact_rows(contacts: list) -> SafeString:
         "contacts/_contact_rows.html",
         {
             "contacts": contacts,
-            "links": {"contact": link_prefix("contacts:contact_detail")},
-            "labels": {
-                "privacy": _("Privacy Blocked"),
-                "excluded": _("Excluded from segments"),
-                "create": _("Create Interaction"),
-            },
-            "types": {value: str(label) for value, label in ContactType.choices},
+            "link": Markup.escape(link_prefix("contacts:contact_detail")),
+            "labels": SimpleNamespace(
+                privacy=Markup.escape(_("Privacy Blocked")),
+                excluded=Markup.escape(_("Excluded from segments")),
+                create=Markup.escape(_("Create Interaction")),
+            ),
+            "types": {value: Markup.escape(label) for value, label in ContactType.choices},
         },
     )
 
