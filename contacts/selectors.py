@@ -24,6 +24,7 @@ from contacts.models import (
     NumberSeries,
     Opportunity,
     Salesperson,
+    name_prefix_search,
     prefix_search,
 )
 from contacts.search import prefix_query, search_words
@@ -431,15 +432,22 @@ class ContactSearch:
         return rows[: stop - start]
 
 
-def _search_group(group: str, words: str, lookups: Mapping[str, Any]) -> ContactQuerySet:
+def _search_group(
+    group: str, words: str, lookups: Mapping[str, Any], *, walk: bool = False
+) -> ContactQuerySet:
     """The contacts of the filters ``lookups`` that hold ``words`` (a `prefix_query` text):
     ``"all"`` of them, those with every word in their name (``"named"``, the best), or the
-    others (``"elsewhere"``)."""
+    others (``"elsewhere"``).
+
+    The name's words are asked through `NAME_WORDS`, which a GIN index holds; for a ``walk``
+    of the name index, which reads every entry it passes, by their weight in `search`
+    (`name_prefix_search`): the same contacts, at less than half the CPU an entry."""
     contacts = _where(lookups).alias(name_words=NAME_WORDS)
+    named = Q(search=name_prefix_search(words)) if walk else Q(name_words=prefix_search(words))
     if group == "named":
-        return contacts.filter(name_words=prefix_search(words))
+        return contacts.filter(named)
     matches = contacts.filter(search=prefix_search(words))
-    return matches if group == "all" else matches.exclude(name_words=prefix_search(words))
+    return matches if group == "all" else matches.exclude(named)
 
 
 def _search_page(
@@ -457,7 +465,7 @@ def _search_page(
     ``walk``, the name index walked: it holds the words (`contact_name_idx`), so the page's
     numbers come from the index alone (no filter but the words), then the rows for those only.
     """
-    contacts = _search_group(group, words, lookups)
+    contacts = _search_group(group, words, lookups, walk=walk)
     if walk:
         numbers = contacts.order_by("name", "number").values("number")[start:end]
         return shape(Contact.objects.filter(number__in=numbers).order_by("name", "number"))
