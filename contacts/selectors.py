@@ -110,11 +110,6 @@ def contact_search(
     return _filtered(**filters).order_by(*CONTACT_ORDERS.get(order, CONTACT_ORDERS["name"]))
 
 
-def _at_most(contacts: ContactQuerySet, limit: int) -> int:
-    """How many ``contacts`` there are, counting no further than ``limit``."""
-    return contacts.order_by()[:limit].count()
-
-
 # --- The list without words: a kept or bounded count, keyset pages -----------------------------
 # Counting 100,000 contacts on every request was most of the list's database time, and an
 # OFFSET page reads every row before it; a keyset page starts in the index at the last row seen,
@@ -410,7 +405,7 @@ class ContactSearch:
 
     def _count(self, group: str) -> int:
         """How many contacts ``group`` (`_search_group`) holds, counted up to one beyond
-        `SEARCH_LIMIT` (as `_at_most`)."""
+        `SEARCH_LIMIT` (a COUNT of the group under a LIMIT)."""
         spec = {"count": group, "limit": SEARCH_LIMIT + 1}
         return _search_statement(spec, self.values)["found"]
 
