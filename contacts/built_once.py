@@ -210,6 +210,9 @@ class BuiltOnceAggregate:
             raise _Caught
 
         connection = connections[queryset.db]
+        # Connected first: a new connection runs statements of its own (contrib.postgres asks
+        # for its types' oids), which the catch below would take for the aggregate's.
+        connection.ensure_connection()
         # Not in the query log either (a test's query count): the statement never runs.
         logged, connection.force_debug_cursor = connection.force_debug_cursor, False
         try:

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connection, models
-from django.db.models import F, Func, Q
-from django.db.models.functions import Upper
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Replace, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -228,6 +228,17 @@ def words_query(words: list[str]) -> SearchQuery:
 def prefix_search(text: str) -> SearchQuery:
     """`words_query` from the words' `prefix_query` text (one parameter of the SQL)."""
     return SearchQuery(text, search_type="raw", config="simple")
+
+
+def name_prefix_search(text: str) -> SearchQuery:
+    """`prefix_search` of the name's words only, asked of `Contact.search` itself: each word of
+    the `prefix_query` text with the name's weight (``ba:*`` becomes ``ba:*A`` in the SQL, so
+    that the text stays one parameter). The same contacts as `NAME_WORDS` matching
+    `prefix_search` (the trigger gives every word a position, hence a weight), at less than
+    half the CPU a row: `ts_filter` builds a new vector for each. No index answers it: for
+    rows read anyway (a walk of the name index, which holds `search`)."""
+    weighted = Replace(Value(text), Value(":*"), Value(":*A"))
+    return SearchQuery(weighted, search_type="raw", config="simple")
 
 
 # The words of a contact's name: the part of `Contact.search` the trigger writes with weight A.

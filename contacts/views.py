@@ -24,6 +24,7 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
+from markupsafe import Markup
 
 from contacts import selectors, services
 from contacts.built_once import BuiltOnceAggregate, BuiltOnceQuery
@@ -510,13 +511,13 @@ def _contact_rows(contacts: list) -> SafeString:
         "contacts/_contact_rows.html",
         {
             "contacts": contacts,
-            "links": {"contact": link_prefix("contacts:contact_detail")},
-            "labels": {
-                "privacy": _("Privacy Blocked"),
-                "excluded": _("Excluded from segments"),
-                "create": _("Create Interaction"),
-            },
-            "types": {value: str(label) for value, label in ContactType.choices},
+            "link": Markup.escape(link_prefix("contacts:contact_detail")),
+            "labels": SimpleNamespace(
+                privacy=Markup.escape(_("Privacy Blocked")),
+                excluded=Markup.escape(_("Excluded from segments")),
+                create=Markup.escape(_("Create Interaction")),
+            ),
+            "types": {value: Markup.escape(label) for value, label in ContactType.choices},
         },
     )
 
@@ -532,17 +533,17 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         # Without words the list is by name; a search lists its best matches first.
         sort = "" if text else "name"
     filters = {"type": contact_type, "company_id": company_id, "salesperson_id": salesperson_id}
-    found = selectors.contact_search(text=text, order=sort, **filters)
-    if isinstance(found, selectors.ContactSearch):
+    if text:  # (stripped) a search: `contact_search` gives a `ContactSearch`
         # At most `SEARCH_LIMIT` matches: numbered pages, counted once (the Paginator's count
         # is the search's own, kept on it).
+        found = selectors.contact_search(text=text, order=sort, **filters)
         page = Paginator(found.with_shape(_contact_values), PAGE_SIZE).get_page(
             request.GET.get("page")
         )
         rows, more = page.object_list, page.paginator.object_list.more
         count = selectors.ContactCount(page.paginator.count)
     else:
-        page = _contact_page(request, found, order=sort)
+        page = _contact_page(request, filters, order=sort)
         if page is None:  # an old numbered link deeper than the list serves them
             query = request.GET.copy()
             del query["page"]
@@ -575,7 +576,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 
 
 def _contact_page(
-    request: HttpRequest, contacts: ContactQuerySet, *, order: str
+    request: HttpRequest, filters: dict, *, order: str
 ) -> selectors.ContactPage | None:
     """The page of the list without words that the links ask for: ``after`` or ``before`` a
     contact number, ``page=last``, or an old ``page=N`` (served up to
@@ -590,12 +591,10 @@ def _contact_page(
         if len(number) > 6 or (int(number) - 1) * PAGE_SIZE >= selectors.PAGE_NUMBER_DEPTH:
             return None
         offset = max(int(number) - 1, 0) * PAGE_SIZE
-    paged = {"order": order, "size": PAGE_SIZE, "shape": _contact_values}
-    page = selectors.contact_page(
-        contacts, after=after, before=before, last=last, offset=offset, **paged
-    )
+    paged = {**filters, "order": order, "size": PAGE_SIZE, "shape": _contact_values}
+    page = selectors.contact_page(after=after, before=before, last=last, offset=offset, **paged)
     if not page.object_list and (after or before or offset):
-        page = selectors.contact_page(contacts, **paged)
+        page = selectors.contact_page(**paged)
     return page
 
 

@@ -8,6 +8,7 @@ import threading
 import uuid
 
 import pytest
+from django.contrib.postgres import signals as postgres_signals
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, connections
 from django.db.models import Count, F, Max, OuterRef, Subquery
@@ -410,6 +411,29 @@ def test_a_built_once_query_of_nothing_runs_no_query():
     with CaptureQueriesContext(connection) as queries:
         assert nothing.fetch(pk=1) == []
     assert len(queries) == 0
+
+
+def test_a_built_once_aggregate_compiled_first_on_a_new_connection_keeps_its_own_statement():
+    """A new connection runs statements of its own first (contrib.postgres asks for its types'
+    oids, once a process): the aggregate compiled then must not take one of those for its
+    own."""
+    figures = BuiltOnceAggregate(
+        lambda pk: (Contact.objects.filter(pk=pk), {"count": Count("id")}), pk=-1
+    )
+
+    def in_a_thread():
+        postgres_signals.get_hstore_oids.cache_clear()
+        postgres_signals.get_citext_oids.cache_clear()
+        try:
+            return figures.fetch(pk=-5)
+        finally:
+            connections["default"].close()
+
+    results = []
+    thread = threading.Thread(target=lambda: results.append(in_a_thread()))
+    thread.start()
+    thread.join()
+    assert results == [{"count": 0}]
 
 
 def test_queries_compiled_for_a_thread_go_with_its_connection():

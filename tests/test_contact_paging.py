@@ -264,3 +264,54 @@ def test_the_type_filter_counts_by_the_type_it_shows(owner_client, book):
     response = owner_client.get(LIST_URL, {"type": ContactType.COMPANY})
     assert numbers(response) == ["C09", "C01"]
     assert "2 contacts" in response.content.decode()
+
+
+def _plain(row) -> tuple:
+    """A row as comparable values: a values row as it is, a contact as its fields."""
+    if isinstance(row, tuple):
+        return row
+    return tuple(getattr(row, field.attname) for field in Contact._meta.concrete_fields)
+
+
+def _every_page(book) -> list:
+    """What the list without words reads for a set of pages (each order, cursor and
+    direction, the filters alone and together, an unknown cursor, ids no key can be) and
+    counts, one after another."""
+    cursor = expected("name")[5]
+    filters = [
+        {},
+        {"type": "person"},
+        {"salesperson_id": book["ann"].pk},
+        {"company_id": book["acme"].pk},
+        {"type": "person", "company_id": book["acme"].pk, "salesperson_id": book["bob"].pk},
+        {"salesperson_id": 2**63},
+    ]
+    links = [{}, {"after": cursor}, {"before": cursor}, {"last": True}, {"after": "P99"}]
+    reads = []
+    for given in filters:
+        reads.append(selectors.contact_count(**given))
+        for order in ORDERS:
+            for link in links:
+                for shape in ({}, {"shape": contact_views._contact_values}):
+                    page = selectors.contact_page(**given, **link, **shape, order=order, size=3)
+                    rows = [_plain(row) for row in page.object_list]
+                    reads.append((page.previous, page.next, rows))
+    return reads
+
+
+def test_list_pages_and_counts_compiled_once_read_what_the_orm_reads(monkeypatch, book):
+    monkeypatch.setattr(selectors, "_PAGE_STATEMENTS", {})
+    monkeypatch.setattr(selectors, "_COUNT_STATEMENTS", {})
+    compiled = _every_page(book)
+    compiled_again = _every_page(book)
+    kept = [s for s in selectors._PAGE_STATEMENTS.values() if s is not None]
+    monkeypatch.setattr(selectors, "_PAGE_STATEMENTS", {})
+    monkeypatch.setattr(selectors, "MAX_PAGE_STATEMENTS", 0)  # every page the ORM's way
+    by_the_orm = _every_page(book)
+
+    assert len(kept) == 4 * 2 * 2 * 5  # orders, cursor or none, shapes, filter sets that fit
+    assert not selectors._PAGE_STATEMENTS
+    assert compiled == by_the_orm
+    assert compiled_again == by_the_orm
+    assert any(len(rows) == 3 for *_, rows in compiled[1:] if isinstance(rows, list))
+    assert selectors.ContactCount(11) in compiled

@@ -402,3 +402,26 @@ def test_the_json_picker_names_each_contacts_company_as_the_contact_does(owner_c
         {"id": c.pk, "number": c.number, "name": c.name, "company": c.company_name} for c in found
     ]
     assert [row["company"] for row in rows] == ["Mees Acme", "", "Mees Acme"]
+
+
+def test_a_walk_asks_for_the_name_words_by_weight_and_finds_the_same_contacts():
+    # The walk of the name index asks `search` for the name's words by their weight; the
+    # counts and the ranked pages ask the indexed `ts_filter` of them. Words in the name only,
+    # in the company's name, the city and the email only, and in both.
+    maas = company("Maas Holding", city="Maastricht", email="info@maas.example")
+    person("Mees Maas", company=maas)
+    person("Adam de Vries", city="Maastricht", email="mees@mail.example")
+    person("Zoë Mare", company=maas, city="Venlo")
+    company("Vries Bouw", city="Delft", email="de.vries@bouw.example")
+    found = set()
+    for text in ["m", "ma", "maas", "mees maas", "de v", "vries", "zo", "info", "zzz"]:
+        words = search.prefix_query(search.search_words(text))
+        for group in ("named", "elsewhere", "all"):
+            by_weight = selectors._search_group(group, words, {}, walk=True)
+            by_filter = selectors._search_group(group, words, {})
+            assert "ts_filter" not in str(by_weight.query) or group == "all"
+            found_here = set(by_weight.values_list("pk", flat=True))
+            assert found_here == set(by_filter.values_list("pk", flat=True)), (text, group)
+            found.add((group, len(found_here)))
+    assert {count for group, count in found if group == "elsewhere"} - {0}
+    assert {count for group, count in found if group == "named"} - {0}
