@@ -210,8 +210,10 @@ def _history_rows(entries: list, *, show_contact: bool, links: dict[str, str]) -
         {
             "rows": rows,
             "show_contact": show_contact,
-            "links": links,
-            "labels": {"failed": _("Attempt failed")},
+            # Plain names, not links.entry: the partial reads them once, not an attribute a row.
+            "entry_link": links["entry"],
+            "contact_link": links["contact"],
+            "failed": _("Attempt failed"),
         },
     )
 

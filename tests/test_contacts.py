@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -425,6 +426,36 @@ def test_privacy_blocked_card_offers_no_create_interaction(owner_client):
 
     assert "privacy blocked" in content
     assert "Create Interaction" not in content
+
+
+def test_card_header_buttons_follow_the_users_permissions_and_the_period(client, owner, manager):
+    # The header comes from a Jinja2 partial ({% card_actions %}): the number URL-encoded as
+    # |urlencode did, the period carried to the entries link, Edit and Delete as perms allowed,
+    # and the page's one CSRF token in the Create Interaction form.
+    company = factories.CompanyFactory(number="C&1 <x>'")
+    url = detail_url(company)
+    period = "date_from=2026-01-15&date_to=2026-02-14"
+
+    client.force_login(owner)
+    html = client.get(f"{url}?{period}").content.decode()
+
+    assert '<a class="button" href="/interactions/drafts/?contact=C%261%20%3Cx%3E%27">' in html
+    assert (
+        '<a class="button" href="/interactions/entries/?company=C%261%20%3Cx%3E%27'
+        '&amp;date_from=2026-01-15&amp;date_to=2026-02-14">Interaction Log Entries</a>'
+    ) in html
+    assert f'<input type="hidden" name="contact" value="{company.pk}">' in html
+    assert f'<a class="button" href="/contacts/{company.pk}/edit/">Edit</a>' in html
+    assert f"/contacts/{company.pk}/delete/" not in html  # a salesperson may not delete
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert tokens
+    assert len(set(tokens)) == 1
+
+    client.force_login(manager)
+    html = client.get(url).content.decode()
+
+    assert f'<a class="button" href="/contacts/{company.pk}/delete/">Delete</a>' in html
+    assert '/interactions/entries/?company=C%261%20%3Cx%3E%27">' in html
 
 
 def test_card_shows_typed_markup_and_quotes_escaped_as_the_django_engine_does(owner_client):
