@@ -1209,15 +1209,30 @@ def test_each_wizard_post_runs_a_fixed_number_of_queries(
     assert InteractionLogEntry.objects.filter(contact=person).count() == 1
 
 
+def test_first_post_of_step_one_goes_to_content_only_for_a_template_with_contents(
+    owner_client, person, call
+):
+    """The chosen template's row says whether it has contents (not an email: that decides
+    whether a Content step follows)."""
+    letter = factories.TemplateFactory(
+        code="LETTER", correspondence_type=CorrespondenceType.HARD_COPY
+    )
+    factories.TemplateContentFactory(template=letter, subject="Dear", body="Hello")
+    for template, step in ((letter, "content"), (call, "related")):
+        draft_id = start(owner_client, contact=person.pk)
+        response = post_step(owner_client, draft_id, "type", type_data(person, template))
+        assert response["Location"] == step_url(draft_id, step)
+
+
 @pytest.mark.parametrize("size", [2, 20])
 def test_each_step_of_a_template_with_contents_runs_a_fixed_number_of_queries(
     owner_client, person, django_assert_num_queries, size
 ):
     """Not an email: whether it has a Content step is whether its template has contents, which
-    the draft's row says (`get_draft_for_user`) once step 1 names the draft's template; the
-    contents are read for the Content step's defaults, and on the first POST of step 1 (its
-    template read on its own). Step 1's salesperson is the user's own: the contact's is not
-    read."""
+    the draft's row says (`get_draft_for_user`) once step 1 names the draft's template, and
+    the chosen template's row on the first POST of step 1 (`chosen_annotations`); the contents
+    are read only for the Content step's defaults. Step 1's salesperson is the user's own: the
+    contact's is not read."""
     letter = factories.TemplateFactory(
         code="LETTER", correspondence_type=CorrespondenceType.HARD_COPY
     )
@@ -1227,7 +1242,7 @@ def test_each_step_of_a_template_with_contents_runs_a_fixed_number_of_queries(
     draft_id = draft_among_setup_rows(owner_client, person, size)
     requests = [
         ("type", None, 6),  # session, user, draft, the user's salesperson, two selects
-        ("type", type_data(person, letter), 7),
+        ("type", type_data(person, letter), 6),  # the template read with whether it has contents
         ("content", None, 5),
         ("content", {"subject": "S", "body": "B"}, 5),
         ("related", None, 6),
