@@ -74,9 +74,13 @@ class SetupChoiceField(forms.ModelChoiceField):
     # Set on a form's own field, never on a class's: it is that request's row.
     known: Model | None = None
 
-    def __init__(self, queryset, **kwargs):
+    def __init__(self, queryset, *, chosen_annotations: dict | None = None, **kwargs):
+        """``chosen_annotations`` (name: expression) are read with the chosen object only, not
+        with the list: what a request asks the chosen one next (a template: has it contents?)
+        comes with its row instead of a query of its own."""
         super().__init__(queryset, **kwargs)
         declared = self.queryset
+        chosen = declared.annotate(**chosen_annotations) if chosen_annotations else declared
         if not BuiltOnceQuery.can_build(declared):
             return
         key = declared.model._meta.get_field(self.to_field_name or declared.model._meta.pk.name)
@@ -90,7 +94,7 @@ class SetupChoiceField(forms.ModelChoiceField):
         lookup = None
         if stand_in is not None:
             lookup = BuiltOnceQuery(
-                lambda value: declared.filter(**{key.name: value}).order_by(), value=stand_in
+                lambda value: chosen.filter(**{key.name: value}).order_by(), value=stand_in
             )
         self._built_once = _BuiltOnceReads(
             key=key, choices=BuiltOnceQuery(lambda: declared), lookup=lookup

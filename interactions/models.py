@@ -134,8 +134,9 @@ class InteractionTemplate(Tracked):
 
     @cached_property
     def has_contents(self) -> bool:
-        """Whether it has any content (the wizard's Content step). A read that joins the template
-        may say so with its row, sparing the read of the contents (`get_draft_for_user`)."""
+        """Whether it has any content (the wizard's Content step). A read of the template may
+        say so with its row, sparing the read of the contents (`get_draft_for_user`, step 1's
+        template field: `TypeForm`)."""
         return bool(self.variants)
 
     def content_for(self, language: str) -> InteractionTemplateContent | None:

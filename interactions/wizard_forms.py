@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from contacts.forms import DateInput, SetupChoiceField
@@ -18,7 +19,13 @@ from contacts.models import (
 )
 from interactions.forms import ContactNumberField
 from interactions.merge import validate_merge_fields
-from interactions.models import Evaluation, InformationFlow, InitiatedBy, InteractionTemplate
+from interactions.models import (
+    Evaluation,
+    InformationFlow,
+    InitiatedBy,
+    InteractionTemplate,
+    InteractionTemplateContent,
+)
 from interactions.uploads import validate_attachment
 
 
@@ -46,6 +53,13 @@ class TypeForm(forms.Form):
     contact = ContactNumberField(label=_("Contact No."), required=True, search=True)
     template = SetupChoiceField(
         InteractionTemplate.objects.select_related("group").order_by("code"),
+        # Whether there is a Content step (`DraftWizard.needs_content`) asks the chosen
+        # template next: read with it, not by a read of its contents.
+        chosen_annotations={
+            "has_contents": Exists(
+                InteractionTemplateContent.objects.filter(template=OuterRef("pk"))
+            )
+        },
         label=_("Interaction Template"),
         empty_label=_("Choose a template"),
         widget=Select,

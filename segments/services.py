@@ -36,9 +36,8 @@ from interactions.models import (
 )
 from interactions.services import (
     delete_draft_files_on_commit,
-    draft_mark_finished,
+    draft_claim_finish,
     interaction_language,
-    lock_open_draft,
     resolve_correspondence_type,
 )
 from segments.forms import Criteria
@@ -696,14 +695,14 @@ def segment_interaction_finish(*, draft: InteractionDraft, user, values: Mapping
     ``values`` goes to the header and to every line that is not personalised, and the draft is
     finished, in one transaction. Returns the number of lines that followed.
 
-    The draft is locked first (see `interactions.services.interaction_finish` for what a second
+    The draft is claimed first (see `interactions.services.interaction_finish` for what a second
     `Finish` gets), then the segment. Cost and duration come from the template (there is no
     Result step; the header form changes them).
     """
     template = values["template"]
     with transaction.atomic(durable=True):
-        locked_draft = lock_open_draft(draft)
-        segment = _lock_for_change(locked_draft.context_segment_id, user)
+        draft_claim_finish(draft=draft)
+        segment = _lock_for_change(draft.context_segment_id, user)
         header = {
             "template": template,
             "interaction_description": values["description"] or template.description,
@@ -733,9 +732,7 @@ def segment_interaction_finish(*, draft: InteractionDraft, user, values: Mapping
         segment.full_clean(exclude=["number", "attachment"])
         segment.stamp(user)
         segment.save()
-        following = _apply_header(segment, user=user)
-        draft_mark_finished(draft=locked_draft)
-    return following
+        return _apply_header(segment, user=user)
 
 
 # --- Personalising a line ----------------------------------------------------------------------

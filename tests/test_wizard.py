@@ -12,17 +12,19 @@ from urllib.parse import urlencode
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
 from contacts.models import CorrespondenceType
+from contacts.services import RecordGone
 from interactions.models import (
     DeliveryStatus,
     DraftStatus,
     InteractionDraft,
     InteractionLogEntry,
 )
+from interactions.services import DraftFinished, draft_claim_finish
 from tests import factories
 from tests.test_faults import run_together
 
@@ -991,6 +993,40 @@ def test_replayed_finish_logs_once(owner_client, person, call):
     assert again["Location"] == person.get_absolute_url()
 
 
+def test_finish_claims_an_open_draft_once_and_a_failed_finish_gives_it_back(
+    owner_client, person, call
+):
+    """`draft_claim_finish`: one UPDATE finishes the draft (status, state dropped, time of the
+    change); a second claim is `DraftFinished`, a claim of a discarded draft `RecordGone`; a
+    claim whose transaction fails later leaves the draft as it was."""
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, call))
+    draft = InteractionDraft.objects.get(pk=draft_id)
+    assert draft.state
+
+    def claim_then_fail():
+        with transaction.atomic():
+            draft_claim_finish(draft=draft)
+            raise RuntimeError("a check after the claim failed")
+
+    with pytest.raises(RuntimeError):
+        claim_then_fail()
+    assert InteractionDraft.objects.values("status", "state").get(pk=draft_id) == {
+        "status": DraftStatus.IN_PROGRESS,
+        "state": draft.state,
+    }
+    with transaction.atomic():
+        draft_claim_finish(draft=draft)
+    finished = InteractionDraft.objects.get(pk=draft_id)
+    assert (finished.status, finished.state) == (DraftStatus.FINISHED, {})
+    assert finished.updated_at > draft.updated_at
+    with pytest.raises(DraftFinished), transaction.atomic():
+        draft_claim_finish(draft=draft)
+    InteractionDraft.objects.filter(pk=draft_id).delete()
+    with pytest.raises(RecordGone, match="discarded meanwhile"), transaction.atomic():
+        draft_claim_finish(draft=draft)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_double_clicked_finish_on_two_connections_logs_once(owner, person, call):
     client = Client()
@@ -1165,7 +1201,7 @@ def test_each_wizard_post_runs_a_fixed_number_of_queries(
         "type": (type_data(person, email_template), 6),
         "content": ({"subject": "S", "body": "B"}, 5),
         "related": ({}, 5),
-        "result": (RESULT, 10),
+        "result": (RESULT, 9),
     }
     for step, (data, count) in steps.items():
         with django_assert_num_queries(count):
@@ -1173,15 +1209,30 @@ def test_each_wizard_post_runs_a_fixed_number_of_queries(
     assert InteractionLogEntry.objects.filter(contact=person).count() == 1
 
 
+def test_first_post_of_step_one_goes_to_content_only_for_a_template_with_contents(
+    owner_client, person, call
+):
+    """The chosen template's row says whether it has contents (not an email: that decides
+    whether a Content step follows)."""
+    letter = factories.TemplateFactory(
+        code="LETTER", correspondence_type=CorrespondenceType.HARD_COPY
+    )
+    factories.TemplateContentFactory(template=letter, subject="Dear", body="Hello")
+    for template, step in ((letter, "content"), (call, "related")):
+        draft_id = start(owner_client, contact=person.pk)
+        response = post_step(owner_client, draft_id, "type", type_data(person, template))
+        assert response["Location"] == step_url(draft_id, step)
+
+
 @pytest.mark.parametrize("size", [2, 20])
 def test_each_step_of_a_template_with_contents_runs_a_fixed_number_of_queries(
     owner_client, person, django_assert_num_queries, size
 ):
     """Not an email: whether it has a Content step is whether its template has contents, which
-    the draft's row says (`get_draft_for_user`) once step 1 names the draft's template; the
-    contents are read for the Content step's defaults, and on the first POST of step 1 (its
-    template read on its own). Step 1's salesperson is the user's own: the contact's is not
-    read."""
+    the draft's row says (`get_draft_for_user`) once step 1 names the draft's template, and
+    the chosen template's row on the first POST of step 1 (`chosen_annotations`); the contents
+    are read only for the Content step's defaults. Step 1's salesperson is the user's own: the
+    contact's is not read."""
     letter = factories.TemplateFactory(
         code="LETTER", correspondence_type=CorrespondenceType.HARD_COPY
     )
@@ -1191,13 +1242,13 @@ def test_each_step_of_a_template_with_contents_runs_a_fixed_number_of_queries(
     draft_id = draft_among_setup_rows(owner_client, person, size)
     requests = [
         ("type", None, 6),  # session, user, draft, the user's salesperson, two selects
-        ("type", type_data(person, letter), 7),
+        ("type", type_data(person, letter), 6),  # the template read with whether it has contents
         ("content", None, 5),
         ("content", {"subject": "S", "body": "B"}, 5),
         ("related", None, 6),
         ("related", {}, 5),
         ("result", None, 4),
-        ("result", RESULT, 10),  # Finish (its transaction a savepoint in a test)
+        ("result", RESULT, 9),  # Finish (its transaction a savepoint in a test)
     ]
     for step, data, count in requests:
         with django_assert_num_queries(count):
