@@ -47,6 +47,7 @@ from contacts.models import CorrespondenceType
 from contacts.selectors import get_contact_for_user, get_salesperson_for_user
 from contacts.services import RecordGone
 from contacts.web import (
+    FixedPart,
     PageLabels,
     SetupPages,
     delete_page,
@@ -139,9 +140,17 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         "can_evaluate": can_evaluate,
         "can_delete": user.has_perm("interactions.delete_interactionlogentry"),
         "can_export": user.has_perm("interactions.export_interactionlogentry"),
-        "evaluations": EVALUATION_CHOICES,
+        "entry_actions": ENTRY_ACTIONS(can_cancel=can_cancel, can_evaluate=can_evaluate),
+        "entry_columns": ENTRY_COLUMNS(),
     }
     return render(request, "interactions/entry_list.html", context)
+
+
+# The list's action bar and its fixed column headers: ~25 tags through the Django template
+# engine on every request, the same HTML for a language and the user's two permissions
+# (docs/benchmarks.md, "the entry list, third pass").
+ENTRY_ACTIONS = FixedPart("interactions/_entry_actions.html", evaluations=EVALUATION_CHOICES)
+ENTRY_COLUMNS = FixedPart("interactions/_entry_columns.html")
 
 
 def _filter_summary(form) -> str:
