@@ -561,9 +561,7 @@ def test_the_contact_filter_reads_its_contact_by_sql_compiled_once(db, monkeypat
     assert not compiled
 
 
-def test_the_lists_kept_parts_follow_the_language_and_the_users_permissions(
-    client, manager, owner
-):
+def test_the_lists_kept_parts_follow_the_language_and_the_users_permissions(client, manager, owner):
     # The action bar, the fixed column headers and the rows' labels are rendered once per
     # language and permissions and kept: each request must still get its own language's, and
     # its user's actions.
