@@ -17,11 +17,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
+from django.core.signals import setting_changed
 from django.db.models import Model
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
+from django.template.loader import render_to_string
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -83,6 +85,47 @@ class PageLabels:
             built = {name: escape(label) for name, label in self.build().items()}
             labels = self._kept[language] = SimpleNamespace(**built)
         return labels
+
+
+class FixedPart:
+    """A part of a page that is the same HTML on every request for the language and a few
+    flags (the user's permissions): the Django template ``template_name`` rendered once per
+    process for each, and kept (as PageLabels keeps labels).
+
+    The template sees the flags and the ``values`` given here (constants of the process, such
+    as a list of choices), nothing of the user or the request: its {% translate %} and
+    {% site_url %} are what make it depend on the language and the URL configuration. Its
+    file's final newline is not part of it (the page places the part on a line of its own).
+    """
+
+    def __init__(self, template_name: str, **values: Any) -> None:
+        self.template_name = template_name
+        self.values = values
+        self._kept: dict[tuple, SafeString] = {}
+        _FIXED_PARTS.append(self)
+
+    def __call__(self, **flags: bool) -> SafeString:
+        flags = {name: bool(flag) for name, flag in flags.items()}
+        key = (get_language(), get_script_prefix(), get_urlconf(), *sorted(flags.items()))
+        if (html := self._kept.get(key)) is None:
+            html = render_to_string(self.template_name, {**self.values, **flags})
+            # Rendered by the Django engine, which autoescapes: safe to place as it is.
+            html = mark_safe(html.removesuffix("\n"))  # noqa: S308
+            if not settings.DEBUG:  # while developing, an edited template shows at once
+                self._kept[key] = html
+        return html
+
+
+_FIXED_PARTS: list[FixedPart] = []
+
+
+def _forget_fixed_parts(**_kwargs) -> None:
+    for part in _FIXED_PARTS:
+        part._kept.clear()
+
+
+# A test that switches URL configurations, languages or templates gets fresh parts.
+setting_changed.connect(_forget_fixed_parts)
 
 
 def render_rows(template_name: str, context: dict) -> SafeString:

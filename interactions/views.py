@@ -7,7 +7,6 @@ permission of the role that may do it.
 from __future__ import annotations
 
 import posixpath
-from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,14 +29,14 @@ from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import floatformat, yesno
 from django.template.defaultfilters import time as time_filter
 from django.template.defaultfilters import urlencode as urlencode_filter
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, localize
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from markupsafe import Markup
 
@@ -47,6 +46,7 @@ from contacts.models import CorrespondenceType
 from contacts.selectors import get_contact_for_user, get_salesperson_for_user
 from contacts.services import RecordGone
 from contacts.web import (
+    FixedPart,
     PageLabels,
     SetupPages,
     delete_page,
@@ -139,9 +139,17 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         "can_evaluate": can_evaluate,
         "can_delete": user.has_perm("interactions.delete_interactionlogentry"),
         "can_export": user.has_perm("interactions.export_interactionlogentry"),
-        "evaluations": EVALUATION_CHOICES,
+        "entry_actions": ENTRY_ACTIONS(can_cancel=can_cancel, can_evaluate=can_evaluate),
+        "entry_columns": ENTRY_COLUMNS(),
     }
     return render(request, "interactions/entry_list.html", context)
+
+
+# The list's action bar and its fixed column headers: ~25 tags through the Django template
+# engine on every request, the same HTML for a language and the user's two permissions
+# (docs/benchmarks.md, "the entry list, third pass").
+ENTRY_ACTIONS = FixedPart("interactions/_entry_actions.html", evaluations=EVALUATION_CHOICES)
+ENTRY_COLUMNS = FixedPart("interactions/_entry_columns.html")
 
 
 def _filter_summary(form) -> str:
@@ -172,28 +180,12 @@ def _entry_rows(entries: list[selectors.EntryRow], *, selectable: bool) -> SafeS
     Every link, label and formatted value is escaped here, once a page (`_escaped`): the
     partial writes them, and the rows' keys, without escaping them again on every row (Part S).
     """
-    labels = SimpleNamespace(
-        select=Markup.escape(_("Select entry")),
-        canceled=Markup.escape(_("Canceled")),
-        cost=Markup.escape(_("Cost (LCY)")),
-        duration=Markup.escape(_("Duration (Min.)")),
-    )
     return render_rows(
         "interactions/_entry_rows.html",
         {
             "entries": entries,
             "selectable": selectable,
-            "links": SimpleNamespace(
-                entry=Markup.escape(link_prefix("interactions:entry_detail")),
-                contact=Markup.escape(link_prefix("contacts:contact_detail")),
-                template=Markup.escape(link_prefix("interactions:template_detail")),
-                salesperson=Markup.escape(link_prefix("contacts:salesperson_detail")),
-            ),
-            "labels": labels,
-            "correspondence": _shown_labels(CorrespondenceType.choices),
-            "evaluations": _shown_labels(Evaluation.choices),
-            "delivery": _escaped({v: label for v, label in DeliveryStatus.choices if v}),
-            "delivery_css": _escaped(DELIVERY_BADGES),
+            **_entry_row_parts(),
             "dates": _escaped(
                 {d: date_format(d, "SHORT_DATE_FORMAT") for d in {row.date for row in entries}}
             ),
@@ -208,14 +200,52 @@ def _entry_rows(entries: list[selectors.EntryRow], *, selectable: bool) -> SafeS
     )
 
 
+def _entry_row_parts() -> dict[str, Any]:
+    """The rows' link prefixes, labels and choice labels, escaped: the same for every page in
+    a language (and URL configuration), so kept per process (~20 gettext and escapes a page)."""
+    key = (get_language(), get_script_prefix(), get_urlconf())
+    if (parts := _ENTRY_ROW_PARTS.get(key)) is not None:
+        return parts
+    parts = _ENTRY_ROW_PARTS[key] = {
+        "links": SimpleNamespace(
+            entry=Markup.escape(link_prefix("interactions:entry_detail")),
+            contact=Markup.escape(link_prefix("contacts:contact_detail")),
+            template=Markup.escape(link_prefix("interactions:template_detail")),
+            salesperson=Markup.escape(link_prefix("contacts:salesperson_detail")),
+        ),
+        "labels": SimpleNamespace(
+            select=Markup.escape(_("Select entry")),
+            canceled=Markup.escape(_("Canceled")),
+            cost=Markup.escape(_("Cost (LCY)")),
+            duration=Markup.escape(_("Duration (Min.)")),
+        ),
+        "correspondence": _shown_labels(CorrespondenceType.choices),
+        "evaluations": _shown_labels(Evaluation.choices),
+        "delivery": _escaped({v: label for v, label in DeliveryStatus.choices if v}),
+        "delivery_css": _escaped(DELIVERY_BADGES),
+    }
+    return parts
+
+
+_ENTRY_ROW_PARTS: dict[tuple, dict[str, Any]] = {}
+
+
+class _ShownLabels(dict):
+    """Labels by value; a value without one (blank, or unknown) shows nothing. Unlike a
+    defaultdict, looking one up adds nothing: the labels are shared by every request."""
+
+    def __missing__(self, key) -> Markup:
+        return Markup()
+
+
 def _escaped(values: dict) -> dict[Any, Markup]:
     """``values`` with each value as escaped HTML (Jinja2's escaping: ' as &#39;)."""
     return {key: Markup.escape(value) for key, value in values.items()}
 
 
-def _shown_labels(choices) -> defaultdict[str, Markup]:
+def _shown_labels(choices) -> _ShownLabels:
     """A choice's label (escaped) by its value; a blank or unknown value shows nothing."""
-    return defaultdict(Markup, _escaped({value: label for value, label in choices if value}))
+    return _ShownLabels(_escaped({value: label for value, label in choices if value}))
 
 
 def _create_interaction_params(form: EntryFilterForm) -> dict[str, int]:

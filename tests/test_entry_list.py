@@ -559,3 +559,35 @@ def test_the_contact_filter_reads_its_contact_by_sql_compiled_once(db, monkeypat
     assert form.cleaned_data["contact"] == person
     assert "company" in form.cleaned_data["contact"]._state.fields_cache  # read with it
     assert not compiled
+
+
+def test_the_lists_kept_parts_follow_the_language_and_the_users_permissions(client, manager, owner):
+    # The action bar, the fixed column headers and the rows' labels are rendered once per
+    # language and permissions and kept: each request must still get its own language's, and
+    # its user's actions.
+    factories.LogEntryFactory(canceled=True)
+
+    def page(user, language):
+        client.force_login(user)
+        return client.get(URL, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    english, dutch = page(manager, "en"), page(manager, "nl")
+    assert '<th class="w-time">Time</th>' in english
+    assert ">Switch Check Mark in Canceled</button>" in english
+    assert 'data-label="Cost (LCY)"' in english
+    assert '<th class="w-time">Tijd</th>' in dutch
+    assert ">Vinkje in Geannuleerd omzetten</button>" in dutch
+    assert "Switch Check Mark" not in dutch
+    assert 'data-label="Cost (LCY)"' not in dutch
+    salesperson = page(owner, "en")  # may evaluate, may not cancel
+    assert 'id="id_evaluation_action"' in salesperson
+    assert "Switch Check Mark in Canceled" not in salesperson
+    assert ">Switch Check Mark in Canceled</button>" in page(manager, "en")
+
+
+def test_looking_up_an_unknown_choice_label_adds_nothing_to_the_kept_labels(db):
+    labels = views._entry_row_parts()["correspondence"]
+
+    assert labels["telex"] == ""
+    assert isinstance(labels["telex"], Markup)
+    assert "telex" not in labels
