@@ -136,9 +136,20 @@ def render_rows(template_name: str, context: dict) -> SafeString:
     every value is escaped and safe to place unescaped. Rows go through Jinja2 because the
     Django template engine spent most of a list's time on them.
     """
-    html = engines[ROWS_ENGINE].get_template(template_name).render(context)
     # Stripped, so that no rows is "" and a page template can test for it.
-    return mark_safe(html.strip())  # noqa: S308 (autoescaped by the Jinja2 engine)
+    return mark_safe(render_partial(template_name, context).strip())  # noqa: S308 (escaped)
+
+
+def render_partial(template_name: str, context: dict, *, end: str = "") -> SafeString:
+    """A part of a page rendered by the Jinja2 partial ``template_name`` (templates/jinja2/...)
+    for a Django template or tag to place as it is, ``end`` after it (the newline that ended
+    the Django template a partial replaced: Jinja2 drops a last one).
+
+    Jinja2 escapes every value the partial prints (autoescape); values the caller escaped
+    (Django's `escape`, `Markup`) pass as they are. So the output is safe to place unescaped.
+    """
+    html = engines[ROWS_ENGINE].get_template(template_name).render(context)
+    return mark_safe(html + end)  # noqa: S308 (autoescaped by the Jinja2 engine)
 
 
 def id_from(value: str) -> int | None:

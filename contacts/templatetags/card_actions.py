@@ -14,13 +14,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django import template
-from django.template import engines
 from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from contacts.web import ROWS_ENGINE, PageLabels, address
+from contacts.web import PageLabels, address, render_partial
 
 register = template.Library()
 
@@ -40,35 +39,31 @@ def card_actions(context) -> SafeString:
     contact = context["contact"]
     user = context["request"].user
     query = context["period"].query
-    html = (
-        engines[ROWS_ENGINE]
-        .get_template("contacts/_card_actions.html")
-        .render(
-            {
-                "labels": _LABELS(),
-                "blocked": contact.privacy_blocked,
-                "csrf_input": _csrf_input(context),
-                "pk": contact.pk,
-                "number": escape(quote(contact.number, safe="/")),  # as |urlencode
-                "kind": "company" if contact.is_company else "contact",
-                "period": mark_safe("&amp;" + escape(query)) if query else "",  # noqa: S308
-                "wizard": address("interactions:wizard_start"),
-                "drafts": address("interactions:draft_list"),
-                "entries": address("interactions:entry_list"),
-                "edit": (
-                    reverse("contacts:contact_edit", args=[contact.pk])
-                    if user.has_perm("contacts.change_contact")
-                    else ""
-                ),
-                "delete": (
-                    reverse("contacts:contact_delete", args=[contact.pk])
-                    if user.has_perm("contacts.delete_contact")
-                    else ""
-                ),
-            }
-        )
+    return render_partial(
+        "contacts/_card_actions.html",
+        {
+            "labels": _LABELS(),
+            "blocked": contact.privacy_blocked,
+            "csrf_input": _csrf_input(context),
+            "pk": contact.pk,
+            "number": escape(quote(contact.number, safe="/")),  # as |urlencode
+            "kind": "company" if contact.is_company else "contact",
+            "period": mark_safe("&amp;" + escape(query)) if query else "",  # noqa: S308
+            "wizard": address("interactions:wizard_start"),
+            "drafts": address("interactions:draft_list"),
+            "entries": address("interactions:entry_list"),
+            "edit": (
+                reverse("contacts:contact_edit", args=[contact.pk])
+                if user.has_perm("contacts.change_contact")
+                else ""
+            ),
+            "delete": (
+                reverse("contacts:contact_delete", args=[contact.pk])
+                if user.has_perm("contacts.delete_contact")
+                else ""
+            ),
+        },
     )
-    return mark_safe(html)  # noqa: S308 (every value escaped, by Django or by Jinja2)
 
 
 def _csrf_input(context) -> str:

@@ -12,13 +12,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from django import template
-from django.template import engines
 from django.utils.formats import localize
 from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from contacts.web import ROWS_ENGINE, PageLabels
+from contacts.web import PageLabels, render_partial
 
 register = template.Library()
 
@@ -42,18 +41,11 @@ def period_form(context) -> SafeString:
                 errors=field.errors,  # an ErrorList, rendered by Django's form renderer
             )
         )
-    html = (
-        engines[ROWS_ENGINE]
-        .get_template("includes/_period_form.html")
-        .render(
-            {
-                "action": escape(context["request"].path),
-                "labels": _LABELS(),
-                "non_field_errors": period.non_field_errors(),
-                "fields": fields,
-                "has_changed": period.has_changed(),
-            }
-        )
-    )
-    # With the newline that ended the Django template it replaced (Jinja2 drops a last one).
-    return mark_safe(html + "\n")  # noqa: S308 (every value escaped, by Django or by Jinja2)
+    values = {
+        "action": escape(context["request"].path),
+        "labels": _LABELS(),
+        "non_field_errors": period.non_field_errors(),
+        "fields": fields,
+        "has_changed": period.has_changed(),
+    }
+    return render_partial("includes/_period_form.html", values, end="\n")

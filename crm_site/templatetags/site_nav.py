@@ -16,7 +16,6 @@ from __future__ import annotations
 from django import template
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.template import engines
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
@@ -26,7 +25,7 @@ from django.utils.text import capfirst
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
 
-from contacts.web import ROWS_ENGINE
+from contacts.web import render_partial
 
 register = template.Library()
 
@@ -65,8 +64,7 @@ class SiteHeaderNode(template.Node):
             values["is_staff"] = user.is_staff
             values["csrf_token"] = escape(context.get("csrf_token", ""))
             values["next"] = self.nodelist.render(context)  # rendered by Django: escaped
-        html = engines[ROWS_ENGINE].get_template("site/_header.html").render(values)
-        return mark_safe(html)  # noqa: S308 (every value escaped, by Django or by Jinja2)
+        return render_partial("site/_header.html", values)
 
 
 def _fixed_parts(nav: str | None, tab: str | None, show_nav: bool) -> dict:
