@@ -18,14 +18,14 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.template.loader import render_to_string
 from django.templatetags.static import static
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import get_script_prefix, get_urlconf
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
 
-from contacts.web import render_partial
+from contacts.web import address, render_partial
 
 register = template.Library()
 
@@ -122,11 +122,9 @@ def _nav_links(nav: str | None, tab: str | None, in_menu: bool) -> SafeString:
 
 @register.simple_tag
 def site_url(name: str) -> str:
-    """``{% url name %}`` for a view without arguments (autoescaped where it is placed)."""
-    key = ("url", name, get_script_prefix(), get_urlconf())
-    if (url := _addresses.get(key)) is None:
-        url = _addresses[key] = reverse(name)
-    return url
+    """``{% url name %}`` for a view without arguments (autoescaped where it is placed), kept
+    per process by `contacts.web.address`, which the views' partials use too."""
+    return address(name)
 
 
 @register.simple_tag
