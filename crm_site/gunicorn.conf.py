@@ -10,6 +10,8 @@ from crm_site import draining
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers: the app is I/O bound on Postgres; 2 x cores + 1 is gunicorn's own advice.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+# gunicorn's sync worker, but a new connection wakes one idle worker instead of all of them.
+worker_class = "crm_site.gunicorn_worker.SyncWorker"
 # A sync worker that answers nothing for this long is killed and replaced. The longest request
 # is the browser's CSV export of every entry (about a minute per million rows): raise this
 # before exporting more than that through the browser, or use `manage.py export_interactions`.

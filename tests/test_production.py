@@ -47,6 +47,7 @@ def test_gunicorn_runs_two_workers_per_core_plus_one_with_timeouts_and_an_access
     assert config["accesslog"] == "-"
     assert config["max_requests"] > 0
     assert config["logger_class"] == "crm_site.gunicorn_logging.Logger"
+    assert config["worker_class"] == "crm_site.gunicorn_worker.SyncWorker"
 
 
 def test_gunicorn_settings_come_from_the_environment(monkeypatch):

@@ -208,3 +208,47 @@ def test_a_draining_server_fails_its_health_check_but_serves_until_it_stops(tmp_
         stop(server)
     assert status_of(port, "/healthz") == 0  # stopped listening
     assert "Draining: /healthz answers 503" in log.read_text()
+
+
+def test_a_new_connection_wakes_one_idle_worker_and_sigterm_still_stops_them(tmp_path):
+    """crm_site.gunicorn_worker: three idle workers wait on the one listening socket; each
+    request (one connection, one at a time) wakes the worker that serves it and leaves the
+    others asleep (gunicorn's select() woke all three), and SIGTERM still ends every worker's
+    wait and stops the server with exit code 0."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    server = start_server(port, log, tmp_path, WEB_CONCURRENCY="3")
+    try:
+        workers = worker_pids(server.pid, 3)
+        woken = []
+        for _ in range(10):
+            before = {pid: sleeps(pid) for pid in workers}
+            assert status_of(port, "/healthz") == 200
+            time.sleep(0.2)  # the served worker back in its wait
+            woken.append(sum(sleeps(pid) != before[pid] for pid in workers))
+        # epoll may wake more than one waiter now and then; select() woke all three, always.
+        assert sum(woken) <= 15, woken
+
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0
+    finally:
+        stop(server)
+    assert status_of(port, "/healthz") == 0
+
+
+def worker_pids(master: int, expected: int) -> list[int]:
+    """The master's worker processes, once all ``expected`` have booted."""
+    for _ in range(600):  # a guard against hanging, not a timing assertion
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        if len(children) == expected:
+            return [int(pid) for pid in children]
+        time.sleep(0.1)
+    raise AssertionError(f"{len(children)} workers, not {expected}")
+
+
+def sleeps(pid: int) -> int:
+    """How often the process has waited for something (its voluntary context switches)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no voluntary_ctxt_switches for {pid}")
