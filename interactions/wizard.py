@@ -9,7 +9,7 @@ owns its transaction. `DraftWizard` is what `ContactWizard` (below) and
 
 from __future__ import annotations
 
-import copy
+import json
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
@@ -68,8 +68,11 @@ class DraftStorage(BaseStorage):
         super().__init__(prefix, request, file_storage)
         self.draft = get_draft_for_user(request, prefix.removeprefix("draft_"))
         self.init_data()
-        self.data.update(copy.deepcopy(self.draft.state))
-        self.loaded = copy.deepcopy(self.data)
+        # The state read with this request's draft is its own to change (not copied), and
+        # `save` compares it as JSON with what was read: two deep copies of it were ~1 % of a
+        # step request.
+        self.data.update(self.draft.state)
+        self.loaded = _as_json(self.data)
         self.missing_files = False
 
     @staticmethod
@@ -79,7 +82,7 @@ class DraftStorage(BaseStorage):
     def save(self, summary: dict) -> None:
         """Write the state and ``summary`` (the list's columns) back, if it changed; a draft
         finished meanwhile stays as it is (a deleted one has no row left)."""
-        if self.data != self.loaded:
+        if _as_json(self.data) != self.loaded:
             changes = {
                 "state": self.data,
                 "current_step": self.current_step or "",
@@ -132,6 +135,12 @@ class DraftStorage(BaseStorage):
         """The step's uploads by field: the names they were uploaded with."""
         stored = self.data[self.step_files_key].get(step, {})
         return {field: meta["name"] for field, meta in stored.items()}
+
+
+def _as_json(state: dict) -> str:
+    """The state as the draft's JSON column would hold it, keys sorted: equal texts, equal
+    states."""
+    return json.dumps(state, sort_keys=True)
 
 
 def field_rows(fields, *, attachment: str = "") -> SafeString:
