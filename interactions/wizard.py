@@ -9,6 +9,7 @@ owns its transaction. `DraftWizard` is what `ContactWizard` (below) and
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView, WizardView
 
 from contacts.built_once import BuiltOnceUpdate
+from contacts.forms import setup_choices
 from contacts.models import Contact, CorrespondenceType, Salesperson
 from contacts.services import RecordGone
 from contacts.web import render_rows
@@ -143,14 +145,18 @@ def _as_json(state: dict) -> str:
     return json.dumps(state, sort_keys=True)
 
 
-def field_rows(fields, *, attachment: str = "") -> SafeString:
+def field_rows(fields, *, lists: dict, attachment: str = "") -> SafeString:
     """A step's field rows, written by the Jinja2 partial: an ``{% include %}`` of
     `_wizard_field.html` per field was a third of a step's rendering, and then each widget
     and label rendered through a template of its own was a third of what was left. Each row
     is (field, its label kept per language, its widget's context or None when the widget
-    renders itself). ``attachment`` is the name of the Content step's upload, if any."""
+    renders itself). ``lists``: the step's setup lists as `setup_choices` read them;
+    ``attachment`` is the name of the Content step's upload, if any."""
     labels = {"remove": _("Remove"), "replace": _("Replace with another file")}
-    rows = [(field, field_label(field), widget_context(field)) for field in fields]
+    rows = [
+        (field, field_label(field), widget_context(field, lists.get(field.field)))
+        for field in fields
+    ]
     context = {"rows": rows, "attachment": attachment, "labels": labels}
     return render_rows("interactions/_wizard_fields.html", context)
 
@@ -166,14 +172,18 @@ _WRITTEN_OUT = {
 _OPTION_TEMPLATE = "django/forms/widgets/select_option.html"
 
 
-def widget_context(field: BoundField) -> dict | None:
+def widget_context(field: BoundField, choices: list | None = None) -> dict | None:
     """What `BoundField.as_widget` hands the field's widget template (its ``widget``), for
-    the partial to write; None for a widget it does not write."""
+    the partial to write; None for a widget it does not write. ``choices``: a select's
+    (key, label) pairs as read already, instead of its field's model instances."""
     widget = field.field.widget
     if widget.template_name not in _WRITTEN_OUT or (
         isinstance(widget, Select) and widget.option_template_name != _OPTION_TEMPLATE
     ):
         return None
+    if choices is not None:
+        widget = copy.copy(widget)  # the field's own is the form class's (StepForm)
+        widget.choices = choices
     # As as_widget(), but for the rendering.
     if field.field.localize:
         widget.is_localized = True
@@ -405,12 +415,16 @@ class DraftWizard(NamedUrlWizardView):
             # its one hidden field, rendered as a form, was 3 % of a step's CPU.
             current_step_field=f"{self.prefix}-current_step",
         )
+        # The step's setup lists (templates, salespeople; campaigns) in one round trip.
+        lists = setup_choices(form.fields.values())
         if current == "type":
-            context["main_field_rows"] = field_rows(form.main_fields)
-            context["more_field_rows"] = field_rows(form.more_fields)
+            context["main_field_rows"] = field_rows(form.main_fields, lists=lists)
+            context["more_field_rows"] = field_rows(form.more_fields, lists=lists)
         else:
             attachment = on_content and self.storage.file_names("content").get("content-attachment")
-            context["field_rows"] = field_rows(form.visible_fields(), attachment=attachment or "")
+            context["field_rows"] = field_rows(
+                form.visible_fields(), lists=lists, attachment=attachment or ""
+            )
         return context
 
     # --- Finish ------------------------------------------------------------------------------

@@ -92,6 +92,8 @@ class TypeForm(StepForm):
     contact = ContactNumberField(label=_("Contact No."), required=True, search=True)
     template = SetupChoiceField(
         InteractionTemplate.objects.select_related("group").order_by("code"),
+        # The select's list reads only what its labels show: the step's lists in one query.
+        offered=InteractionTemplate.objects.order_by("code").only("code", "description"),
         # Whether there is a Content step (`DraftWizard.needs_content`) asks the chosen
         # template next: read with it, not by a read of its contents.
         chosen_annotations={
@@ -112,6 +114,7 @@ class TypeForm(StepForm):
     # "Show more"
     salesperson = SetupChoiceField(
         Salesperson.objects.filter(blocked=False).order_by("name"),
+        offered=Salesperson.objects.filter(blocked=False).order_by("name").only("name", "code"),
         label=_("Salesperson"),
         required=False,
         widget=Select,
@@ -316,7 +319,11 @@ class RelatedForm(StepForm):
     own_fields = ("opportunity",)  # the company's opportunities
 
     campaign = SetupChoiceField(
-        Campaign.objects.order_by("number"), label=_("Campaign"), required=False, widget=Select
+        Campaign.objects.order_by("number"),
+        offered=Campaign.objects.order_by("number").only("number", "description"),
+        label=_("Campaign"),
+        required=False,
+        widget=Select,
     )
     campaign_target = forms.BooleanField(
         label=_("This contact is being targeted as part of campaign"), required=False
