@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.template import engines
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -1383,3 +1384,15 @@ def test_a_step_forms_own_fields_are_its_own_and_the_rest_the_classs(person):
     assert not without.fields["opportunity"].queryset.exists()
     assert without.fields["campaign"] is RelatedForm.base_fields["campaign"]
     assert TypeForm.base_fields["contact"].disabled is False
+
+
+def test_a_post_that_changes_nothing_writes_nothing(owner_client, person, call):
+    """`DraftStorage` tells a change by the state's JSON text (not a deep copy of it)."""
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, call))
+    with CaptureQueriesContext(connection) as queries:
+        post_step(owner_client, draft_id, "type", type_data(person, call))
+    assert not [q for q in queries if q["sql"].startswith("UPDATE")]
+    with CaptureQueriesContext(connection) as queries:
+        post_step(owner_client, draft_id, "type", type_data(person, call, description="New"))
+    assert len([q for q in queries if q["sql"].startswith("UPDATE")]) == 1
