@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import connections
-from django.db.models import Field, Model, Q, Window
+from django.db.models import Field, Model, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
@@ -74,10 +74,19 @@ class SetupChoiceField(forms.ModelChoiceField):
     # Set on a form's own field, never on a class's: it is that request's row.
     known: Model | None = None
 
-    def __init__(self, queryset, *, chosen_annotations: dict | None = None, **kwargs):
+    def __init__(
+        self,
+        queryset,
+        *,
+        chosen_annotations: dict | None = None,
+        offered: QuerySet | None = None,
+        **kwargs,
+    ):
         """``chosen_annotations`` (name: expression) are read with the chosen object only, not
         with the list: what a request asks the chosen one next (a template: has it contents?)
-        comes with its row instead of a query of its own."""
+        comes with its row instead of a query of its own. ``offered``: the list as read for
+        the select, when it can read fewer columns than the chosen object needs (the same
+        rows and order, ``only()`` the label's columns, so that `setup_choices` may read it)."""
         super().__init__(queryset, **kwargs)
         declared = self.queryset
         chosen = declared.annotate(**chosen_annotations) if chosen_annotations else declared
@@ -96,8 +105,9 @@ class SetupChoiceField(forms.ModelChoiceField):
             lookup = BuiltOnceQuery(
                 lambda value: chosen.filter(**{key.name: value}).order_by(), value=stand_in
             )
+        listed = declared if offered is None else offered
         self._built_once = _BuiltOnceReads(
-            key=key, choices=BuiltOnceQuery(lambda: declared), lookup=lookup
+            key=key, choices=BuiltOnceQuery(lambda: listed), lookup=lookup
         )
 
     def _set_queryset(self, queryset):

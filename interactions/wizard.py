@@ -10,21 +10,27 @@ owns its transaction. `DraftWizard` is what `ContactWizard` (below) and
 from __future__ import annotations
 
 import copy
+import json
 import uuid
+from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.forms import BoundField
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView, WizardView
 
 from contacts.built_once import BuiltOnceUpdate
+from contacts.forms import setup_choices
 from contacts.models import Contact, CorrespondenceType, Salesperson
 from contacts.services import RecordGone
 from contacts.web import render_rows
@@ -37,7 +43,7 @@ from interactions.services import (
     interaction_language,
     resolve_correspondence_type,
 )
-from interactions.wizard_forms import ContentForm, RelatedForm, ResultForm, TypeForm
+from interactions.wizard_forms import ContentForm, RelatedForm, ResultForm, Select, TypeForm
 
 
 def require_logging_role(request) -> None:
@@ -64,8 +70,11 @@ class DraftStorage(BaseStorage):
         super().__init__(prefix, request, file_storage)
         self.draft = get_draft_for_user(request, prefix.removeprefix("draft_"))
         self.init_data()
-        self.data.update(copy.deepcopy(self.draft.state))
-        self.loaded = copy.deepcopy(self.data)
+        # The state read with this request's draft is its own to change (not copied), and
+        # `save` compares it as JSON with what was read: the two deep copies of a Result
+        # step's state took 0.08 ms, its JSON text takes 0.02 ms.
+        self.data.update(self.draft.state)
+        self.loaded = _as_json(self.data)
         self.missing_files = False
 
     @staticmethod
@@ -75,7 +84,7 @@ class DraftStorage(BaseStorage):
     def save(self, summary: dict) -> None:
         """Write the state and ``summary`` (the list's columns) back, if it changed; a draft
         finished meanwhile stays as it is (a deleted one has no row left)."""
-        if self.data != self.loaded:
+        if _as_json(self.data) != self.loaded:
             changes = {
                 "state": self.data,
                 "current_step": self.current_step or "",
@@ -130,13 +139,77 @@ class DraftStorage(BaseStorage):
         return {field: meta["name"] for field, meta in stored.items()}
 
 
-def field_rows(fields, *, attachment: str = "") -> SafeString:
+def _as_json(state: dict) -> str:
+    """The state as the draft's JSON column would hold it, keys sorted: equal texts, equal
+    states."""
+    return json.dumps(state, sort_keys=True)
+
+
+def field_rows(fields, *, lists: dict, attachment: str = "") -> SafeString:
     """A step's field rows, written by the Jinja2 partial: an ``{% include %}`` of
-    `_wizard_field.html` per field was a third of a step's rendering. ``attachment`` is the
-    name of the Content step's upload, if any."""
+    `_wizard_field.html` per field was a third of a step's rendering, and then each widget
+    and label rendered through a template of its own was a third of what was left. Each row
+    is (field, its label kept per language, its widget's context or None when the widget
+    renders itself). ``lists``: the step's setup lists as `setup_choices` read them;
+    ``attachment`` is the name of the Content step's upload, if any."""
     labels = {"remove": _("Remove"), "replace": _("Replace with another file")}
-    context = {"fields": fields, "attachment": attachment, "labels": labels}
+    rows = [
+        (field, field_label(field), widget_context(field, lists.get(field.field)))
+        for field in fields
+    ]
+    context = {"rows": rows, "attachment": attachment, "labels": labels}
     return render_rows("interactions/_wizard_fields.html", context)
+
+
+# The widgets the partial writes out: Django's input.html family, textarea.html and the
+# steps' Select (interactions.wizard_forms) with Django's own options.
+_WRITTEN_OUT = {
+    *(f"django/forms/widgets/{kind}.html" for kind in ("text", "date", "time", "number")),
+    "django/forms/widgets/checkbox.html",
+    "django/forms/widgets/textarea.html",
+    Select.template_name,
+}
+_OPTION_TEMPLATE = "django/forms/widgets/select_option.html"
+
+
+def widget_context(field: BoundField, choices: list | None = None) -> dict | None:
+    """What `BoundField.as_widget` hands the field's widget template (its ``widget``), for
+    the partial to write; None for a widget it does not write. ``choices``: a select's
+    (key, label) pairs as read already, instead of its field's model instances."""
+    widget = field.field.widget
+    if widget.template_name not in _WRITTEN_OUT or (
+        isinstance(widget, Select) and widget.option_template_name != _OPTION_TEMPLATE
+    ):
+        return None
+    if choices is not None:
+        widget = copy.copy(widget)  # the field's own is the form class's (StepForm)
+        widget.choices = choices
+    # As as_widget(), but for the rendering.
+    if field.field.localize:
+        widget.is_localized = True
+    attrs = field.build_widget_attrs({}, widget)
+    if field.auto_id and "id" not in widget.attrs:
+        attrs.setdefault("id", field.auto_id)
+    return widget.get_context(field.html_name, field.value(), attrs)["widget"]
+
+
+@dataclass(frozen=True)
+class _Label:
+    tag: SafeString  # label_tag(): the suffix, for= and the label
+    text: SafeString  # the label alone, escaped (a checkbox's)
+
+
+def field_label(field: BoundField) -> _Label:
+    """``field``'s label tag and label, kept per language for its form class: a step form's
+    labels are its class's (no form changes one), and `label_tag` (the suffix's rule, the
+    label template) was ~0.09 ms a field on every step shown."""
+    key = (get_language(), type(field.form), field.html_name, field.field.required)
+    if (label := _LABELS.get(key)) is None:
+        label = _LABELS[key] = _Label(tag=field.label_tag(), text=conditional_escape(field.label))
+    return label
+
+
+_LABELS: dict[tuple, _Label] = {}
 
 
 def _same_text(typed: str, offered: str) -> bool:
@@ -342,12 +415,16 @@ class DraftWizard(NamedUrlWizardView):
             # its one hidden field, rendered as a form, was 3 % of a step's CPU.
             current_step_field=f"{self.prefix}-current_step",
         )
+        # The step's setup lists (templates, salespeople; campaigns) in one round trip.
+        lists = setup_choices(form.fields.values())
         if current == "type":
-            context["main_field_rows"] = field_rows(form.main_fields)
-            context["more_field_rows"] = field_rows(form.more_fields)
+            context["main_field_rows"] = field_rows(form.main_fields, lists=lists)
+            context["more_field_rows"] = field_rows(form.more_fields, lists=lists)
         else:
             attachment = on_content and self.storage.file_names("content").get("content-attachment")
-            context["field_rows"] = field_rows(form.visible_fields(), attachment=attachment or "")
+            context["field_rows"] = field_rows(
+                form.visible_fields(), lists=lists, attachment=attachment or ""
+            )
         return context
 
     # --- Finish ------------------------------------------------------------------------------

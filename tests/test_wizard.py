@@ -13,11 +13,16 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
+from django.template import engines
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
+from contacts.forms import setup_choices
 from contacts.models import CorrespondenceType
 from contacts.services import RecordGone
+from contacts.web import ROWS_ENGINE
 from interactions.models import (
     DeliveryStatus,
     DraftStatus,
@@ -25,6 +30,8 @@ from interactions.models import (
     InteractionLogEntry,
 )
 from interactions.services import DraftFinished, draft_claim_finish
+from interactions.wizard import field_label, field_rows, widget_context
+from interactions.wizard_forms import ContentForm, RelatedForm, ResultForm, TypeForm
 from tests import factories
 from tests.test_faults import run_together
 
@@ -1165,8 +1172,9 @@ def test_each_wizard_step_runs_a_fixed_number_of_queries(
     # (The draft comes with the contact's company: the Related step and the merge fields.)
     # An email template has a Content step whatever its contents: they are read only to fill
     # that step's defaults (`InteractionTemplate.variants`). Step 1's template comes with the
-    # draft's row (`DraftWizard.with_draft_template`), not read again.
-    expected = {"type": 6, "content": 4, "related": 6, "result": 4}
+    # draft's row (`DraftWizard.with_draft_template`), not read again. Step 1's two setup
+    # lists (templates, salespeople) are one statement (`setup_choices`).
+    expected = {"type": 5, "content": 4, "related": 6, "result": 4}
     for step, count in expected.items():
         with django_assert_num_queries(count):
             assert owner_client.get(step_url(draft_id, step)).status_code == 200
@@ -1241,7 +1249,7 @@ def test_each_step_of_a_template_with_contents_runs_a_fixed_number_of_queries(
     person.save()
     draft_id = draft_among_setup_rows(owner_client, person, size)
     requests = [
-        ("type", None, 6),  # session, user, draft, the user's salesperson, two selects
+        ("type", None, 5),  # session, user, draft, the user's salesperson, the two lists
         ("type", type_data(person, letter), 6),  # the template read with whether it has contents
         ("content", None, 5),
         ("content", {"subject": "S", "body": "B"}, 5),
@@ -1288,3 +1296,103 @@ def test_create_interaction_from_the_log_list_prefills_its_filter(owner_client, 
     initial = page.context["wizard"]["form"].initial
     assert initial["contact"] == person
     assert initial["salesperson"] == salesperson
+
+
+# --- the steps' field rows --------------------------------------------------------------------
+
+# The field rows as the partial wrote them before it wrote widgets and labels out: each widget
+# and label rendered by Django (`{{ field }}`, `label_tag()`).
+DJANGO_RENDERED_ROWS = (
+    "{% for field, label, widget in rows %}\n"
+    '<div class="field{% if field.field.required %} required{% endif %}'
+    '{% if field.errors %} has-error{% endif %}">'
+    """
+  {% if field.widget_type == "checkbox" %}
+  <label>{{ field }} {{ field.label }}</label>
+  {% else %}
+  {{ field.label_tag() }}
+  {{ field }}
+  {% endif %}
+  {% if field.help_text %}<span class="helptext">{{ field.help_text }}</span>{% endif %}
+  {% if field.errors %}{{ field.errors }}{% endif %}
+</div>
+{% endfor %}"""
+)
+
+HOSTILE = "<script>&\"' x"
+
+
+def step_forms(person, template):
+    """Each step's form shown empty (with defaults), bound with errors, and bound valid."""
+    company = person.company
+    yield TypeForm(prefix="type", initial={"contact": person, "date": datetime.date(2026, 1, 2)})
+    yield TypeForm(prefix="type", fixed_contact=person)
+    yield TypeForm(
+        prefix="type",
+        data={"type-contact": HOSTILE, "type-template": "x", "type-date": HOSTILE},
+    )
+    yield TypeForm(prefix="type", data=dict(type_data(person, template, description=HOSTILE)))
+    yield ContentForm(prefix="content", initial={"subject": HOSTILE, "body": HOSTILE})
+    yield ContentForm(
+        prefix="content", is_email=True, contact=person, data={"content-deliver": "on"}
+    )
+    yield RelatedForm(prefix="related", company=company, initial={"campaign_target": True})
+    yield RelatedForm(prefix="related", data={"related-campaign_target": "on"})
+    yield RelatedForm(prefix="related", for_segment=True)
+    yield ResultForm(prefix="result", initial={"description": HOSTILE, "was_successful": True})
+    yield ResultForm(prefix="result", data={"result-cost": "-1", "result-comments": HOSTILE})
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_the_field_rows_write_what_djangos_widgets_and_labels_write(person, call, language):
+    """The partial writes inputs, text areas, selects and labels itself (from Django's own
+    widget context, the setup lists read as plain pairs, labels kept per language): the same
+    HTML as Django rendering each widget and label."""
+    factories.CampaignFactory(description=HOSTILE)
+    factories.OpportunityFactory(contact_company=person.company, description=HOSTILE)
+    django_rows = engines[ROWS_ENGINE].from_string(DJANGO_RENDERED_ROWS)
+    with translation.override(language):
+        for form in step_forms(person, call):
+            if form.is_bound:
+                form.is_valid()
+            fields = form.visible_fields()
+            written = field_rows(fields, lists=setup_choices(form.fields.values()))
+            rows = [(field, field_label(field), widget_context(field)) for field in fields]
+            assert written == django_rows.render({"rows": rows}).strip(), form
+
+
+def test_the_kept_labels_follow_the_language(owner_client, person):
+    draft_id = start(owner_client, contact=person.pk)
+    labels = {}
+    for language in ("en", "nl", "en"):
+        page = owner_client.get(step_url(draft_id, "type"), HTTP_ACCEPT_LANGUAGE=language)
+        labels.setdefault(language, []).append(
+            re.search(r'<label for="id_type-template">([^<]*)</label>', page.content.decode())[1]
+        )
+    assert labels == {"en": ["Interaction Template:"] * 2, "nl": ["Interactiesjabloon:"]}
+
+
+def test_a_step_forms_own_fields_are_its_own_and_the_rest_the_classs(person):
+    """`StepForm`: only the fields a form changes are copied for it."""
+    fixed, free = TypeForm(fixed_contact=person), TypeForm()
+    assert fixed.fields["contact"].disabled
+    assert not free.fields["contact"].disabled
+    assert fixed.fields["template"] is not free.fields["template"]
+    assert fixed.fields["language"] is free.fields["language"] is TypeForm.base_fields["language"]
+    for_company, without = RelatedForm(company=person.company), RelatedForm()
+    assert for_company.fields["opportunity"].queryset.query.where
+    assert not without.fields["opportunity"].queryset.exists()
+    assert without.fields["campaign"] is RelatedForm.base_fields["campaign"]
+    assert TypeForm.base_fields["contact"].disabled is False
+
+
+def test_a_post_that_changes_nothing_writes_nothing(owner_client, person, call):
+    """`DraftStorage` tells a change by the state's JSON text (not a deep copy of it)."""
+    draft_id = start(owner_client, contact=person.pk)
+    post_step(owner_client, draft_id, "type", type_data(person, call))
+    with CaptureQueriesContext(connection) as queries:
+        post_step(owner_client, draft_id, "type", type_data(person, call))
+    assert not [q for q in queries if q["sql"].startswith("UPDATE")]
+    with CaptureQueriesContext(connection) as queries:
+        post_step(owner_client, draft_id, "type", type_data(person, call, description="New"))
+    assert len([q for q in queries if q["sql"].startswith("UPDATE")]) == 1
