@@ -49,7 +49,7 @@ from contacts.web import (
     PageLabels,
     SetupPages,
     address,
-    decimal,
+    amount,
     form_page,
     link_prefix,
     render_rows,
@@ -173,7 +173,7 @@ def _history_rows(entries: list, *, show_contact: bool, links: dict[str, str]) -
 
     Twenty rows through the Django template engine were half of a card's time: the partial
     gets the links and labels worked out once, and dates and amounts formatted as kept per
-    process (`short_date`, `decimal`). ``entries`` come from `_entries_shown`; ``links`` from
+    process (`short_date`, `amount`). ``entries`` come from `_entries_shown`; ``links`` from
     `_card_links`.
     """
     if not entries:
@@ -201,8 +201,8 @@ def _history_rows(entries: list, *, show_contact: bool, links: dict[str, str]) -
             entry.description,
             entry.contact_id,
             entry.contact__name if show_contact else "",
-            decimal(entry.cost, 2),
-            decimal(entry.duration, 0),
+            amount(entry.cost, 2),
+            amount(entry.duration, 0),
             evaluations.get(entry.evaluation, ""),
         )
         for entry in entries

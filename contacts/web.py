@@ -138,11 +138,11 @@ def short_date(value: datetime.date) -> str:
     return _short_date(value, get_language())
 
 
-def decimal(value: Any, places: int) -> SafeString:
+def amount(value: Any, places: int) -> SafeString:
     """``floatformat(value, places)`` for ``places`` >= 0 (what the filter writes for equal
     values is the same), kept per process for the language as `short_date` is: a card's
     history formats its costs and durations through it, each a Decimal's arithmetic."""
-    return _decimal(value, places, get_language())
+    return _amount(value, places, get_language())
 
 
 # The active language is part of the key: what they write depends on it and on the settings.
@@ -152,13 +152,13 @@ def _short_date(value: datetime.date, language: str | None) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _decimal(value: Any, places: int, language: str | None) -> SafeString:
+def _amount(value: Any, places: int, language: str | None) -> SafeString:
     return floatformat(value, places)
 
 
 def _forget_formats(**_kwargs) -> None:
     _short_date.cache_clear()
-    _decimal.cache_clear()
+    _amount.cache_clear()
 
 
 # A test that changes the formats' settings (FORMAT_MODULE_PATH, USE_THOUSAND_SEPARATOR) too.
