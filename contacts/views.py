@@ -80,8 +80,9 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 # What a card's history shows (`_history_rows`), `InteractionLogEntry.title`'s values
-# included, as plain values: the entry, template, salesperson and contact as model instances
-# (80 for 20 rows, by `Model.from_db`) were about a quarter of the rows' cost.
+# included, as plain values: with the entry, template, salesperson and contact as model
+# instances (80 for 20 rows, by `Model.from_db`) the history's read and rows took ~1.1 ms of
+# CPU, as tuples ~0.35 ms (docs/benchmarks.md, part AB).
 HISTORY_COLUMNS = (
     "pk",
     "date",
