@@ -47,7 +47,7 @@ from contacts import views as contact_views  # noqa: E402
 from contacts.models import Contact, ContactType, CorrespondenceType  # noqa: E402
 from contacts.web import link_prefix  # noqa: E402
 from interactions import views as interaction_views  # noqa: E402
-from interactions.models import DeliveryStatus, Evaluation  # noqa: E402
+from interactions.models import DeliveryStatus, Evaluation, InteractionLogEntry  # noqa: E402
 from segments import views as segment_views  # noqa: E402
 from segments.models import Segment  # noqa: E402
 
@@ -129,10 +129,10 @@ HISTORY_ROW = (
 
 
 def old_history_rows(entries, *, show_contact: bool, links: dict[str, str]):
-    evaluations = {}
-    if entries:
-        field = type(entries[0])._meta.get_field("evaluation")
-        evaluations = {value: escape(str(label)) for value, label in field.choices if value}
+    # The rows are contacts.views._entries_shown's named tuples (they were model instances).
+    field = InteractionLogEntry._meta.get_field("evaluation")
+    evaluations = {value: escape(str(label)) for value, label in field.choices if value}
+    titles = InteractionLogEntry.titles()
     failed = ' <span class="badge badge-warn">{}</span>'.format(escape(_("Attempt failed")))
     dates = cache(lambda value: escape(date_format(value, "SHORT_DATE_FORMAT")))
     costs = cache(lambda value: escape(floatformat(value, 2)))
@@ -142,11 +142,17 @@ def old_history_rows(entries, *, show_contact: bool, links: dict[str, str]):
         contact = ""
         if show_contact:
             contact = '<td><a href="{}{}/">{}</a></td>'.format(
-                links["contact"], entry.contact_id, escape(entry.contact.name)
+                links["contact"], entry.contact_id, escape(entry.contact__name)
             )
+        title = titles(
+            entry.template__description,
+            entry.information_flow,
+            entry.salesperson__name,
+            entry.contact__name,
+        )
         html = HISTORY_ROW.format(
             date=dates(entry.date),
-            title='<a href="{}{}/">{}</a>'.format(links["entry"], entry.pk, escape(entry.title)),
+            title='<a href="{}{}/">{}</a>'.format(links["entry"], entry.pk, escape(title)),
             failed=failed if entry.attempt_failed else "",
             description=escape(entry.description),
             contact=contact,

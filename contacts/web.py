@@ -7,6 +7,7 @@ It lives in `contacts`, the lowest app, so that `interactions` and `segments` ma
 
 from __future__ import annotations
 
+import datetime
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import engines
+from django.template.defaultfilters import floatformat
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
@@ -126,6 +129,40 @@ def _forget_fixed_parts(**_kwargs) -> None:
 
 # A test that switches URL configurations, languages or templates gets fresh parts.
 setting_changed.connect(_forget_fixed_parts)
+
+
+def short_date(value: datetime.date) -> str:
+    """``date_format(value, "SHORT_DATE_FORMAT")`` (the ``date:"SHORT_DATE_FORMAT"`` filter),
+    kept per process for the language: a company card formats a dozen dates a request, and
+    each went through Django's date formatter (a DateFormat and its format string parsed)."""
+    return _short_date(value, get_language())
+
+
+def amount(value: Any, places: int) -> SafeString:
+    """``floatformat(value, places)`` for ``places`` >= 0 (what the filter writes for equal
+    values is the same), kept per process for the language as `short_date` is: a card's
+    history formats its costs and durations through it, each a Decimal's arithmetic."""
+    return _amount(value, places, get_language())
+
+
+# The active language is part of the key: what they write depends on it and on the settings.
+@functools.lru_cache(maxsize=4096)
+def _short_date(value: datetime.date, language: str | None) -> str:
+    return date_format(value, "SHORT_DATE_FORMAT")
+
+
+@functools.lru_cache(maxsize=4096)
+def _amount(value: Any, places: int, language: str | None) -> SafeString:
+    return floatformat(value, places)
+
+
+def _forget_formats(**_kwargs) -> None:
+    _short_date.cache_clear()
+    _amount.cache_clear()
+
+
+# A test that changes the formats' settings (FORMAT_MODULE_PATH, USE_THOUSAND_SEPARATOR) too.
+setting_changed.connect(_forget_formats)
 
 
 def render_rows(template_name: str, context: dict) -> SafeString:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import posixpath
 import uuid
+from collections.abc import Callable
 from functools import cached_property
 
 from django.conf import settings
@@ -432,12 +433,27 @@ class InteractionLogEntry(NamedAttachment):
     def title(self) -> str:
         """The history title: "<template> by <salesperson>" outbound, "<template> from <contact>"
         inbound, the template's description alone otherwise."""
-        description = self.template.description
-        if self.information_flow == InformationFlow.OUTBOUND and self.salesperson_id:
-            return _("%(what)s by %(who)s") % {"what": description, "who": self.salesperson.name}
-        if self.information_flow == InformationFlow.INBOUND:
-            return _("%(what)s from %(who)s") % {"what": description, "who": self.contact.name}
-        return description
+        flow = self.information_flow
+        outbound = flow == InformationFlow.OUTBOUND and self.salesperson_id
+        salesperson = self.salesperson.name if outbound else None
+        contact = self.contact.name if flow == InformationFlow.INBOUND else None
+        return self.titles()(self.template.description, flow, salesperson, contact)
+
+    @staticmethod
+    def titles() -> Callable[[str, str, str | None, str | None], str]:
+        """`title` as a function of the values it reads (the template's description, the
+        information flow, the salesperson's name or None, the contact's name), with its two
+        translations looked up once: a card's history titles its rows from value tuples."""
+        by, from_ = str(_("%(what)s by %(who)s")), str(_("%(what)s from %(who)s"))
+
+        def title(description: str, flow: str, salesperson: str | None, contact: str | None):
+            if flow == InformationFlow.OUTBOUND and salesperson is not None:
+                return by % {"what": description, "who": salesperson}
+            if flow == InformationFlow.INBOUND:
+                return from_ % {"what": description, "who": contact}
+            return description
+
+        return title
 
 
 class Span(models.TextChoices):

@@ -504,6 +504,31 @@ def test_a_bad_period_shows_errors_instead_of_figures(owner_client, history, pag
     assert b"Correct the period above" in response.content
 
 
+def test_the_kept_period_form_follows_the_language_the_dates_and_the_page(owner_client, history):
+    # {% period_form %} keeps its markup per language and fills in the page and the dates.
+    def form(page, language, **period):
+        content = owner_client.get(history[page], period, HTTP_ACCEPT_LANGUAGE=language)
+        html = content.content.decode()
+        start = html.index('<form method="get" action="/')
+        return html[start : html.index("</form>", start)]
+
+    english = form("company", "en", date_from="2025-04-01", date_to="2025-04-30")
+    assert f'action="{history["company"]}"' in english
+    assert 'id="id_date_from" value="2025-04-01">' in english
+    assert 'id="id_date_to" value="2025-04-30">' in english
+    assert f'<a class="button" href="{history["company"]}">All dates</a>' in english
+    dutch = form("person", "nl", date_from="2025-05-01", date_to="")
+    assert f'action="{history["person"]}"' in dutch
+    assert '<label for="id_date_from">Van</label>' in dutch
+    assert 'id="id_date_from" value="2025-05-01">' in dutch
+    assert 'id="id_date_to" value="">' in dutch
+    assert "All dates" not in dutch
+    assert "All dates" not in form("company", "en")
+    bad = form("template", "en", date_from="2025-04-01", date_to="<b>&")  # the form in full
+    assert 'value="&lt;b&gt;&amp;" aria-invalid="true"' in bad
+    assert 'value="2025-04-01">' in form("group", "en", date_from="2025-04-01")
+
+
 def test_the_entries_link_carries_the_period(owner_client, history):
     content = owner_client.get(
         history["template"], {"date_from": "2025-04-01", "date_to": "2025-04-30"}
