@@ -4,7 +4,7 @@ list by ``key`` (the ascending order's name): ``first`` is the order a first cli
 classes. The other query parameters (the filters) stay; the page position starts over.
 
 It was the include ``includes/_sort_header.html``: through the Django template engine (the
-include, a ``{% with %}``, three ``{% if %}`` chains, filters) two headers cost ~1 M
+include, a ``{% with %}``, three ``{% if %}`` chains, filters) two headers cost ~1.1 M
 instructions of the entry list's ~28 M (docs/benchmarks.md, "the entry list and the contact
 list, fourth pass"). The link is still Django's ``{% querystring %}``, and every value is
 escaped as the template escaped it, so the markup is the same.
