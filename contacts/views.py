@@ -522,9 +522,19 @@ def _contact_rows(contacts: list) -> SafeString:
                 excluded=Markup.escape(_("Excluded from segments")),
                 create=Markup.escape(_("Create Interaction")),
             ),
-            "types": {value: Markup.escape(label) for value, label in ContactType.choices},
+            "types": _TypeLabels(
+                {value: Markup.escape(label) for value, label in ContactType.choices}
+            ),
         },
     )
+
+
+class _TypeLabels(dict):
+    """A type's label by its value; an unknown value shows as it is (escaped by the partial).
+    Read by subscript: ``types.get(type, type)`` was a call from the partial on every row."""
+
+    def __missing__(self, key: str) -> str:
+        return key
 
 
 @require_GET

@@ -154,9 +154,9 @@ ENTRY_COLUMNS = FixedPart("interactions/_entry_columns.html")
 
 def _filter_summary(form) -> str:
     """The filters in use, in one line for the closed Filters panel ("Salesperson: BRAM · ...")."""
-    return " · ".join(
-        f"{field.label}: {field.value()}" for field in form if field.value() not in (None, "")
-    )
+    # Each field's value() asked for once: Django works it out from the data on every call.
+    values = ((field.label, field.value()) for field in form)
+    return " · ".join(f"{label}: {value}" for label, value in values if value not in (None, ""))
 
 
 DELIVERY_BADGES = {

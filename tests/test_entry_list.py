@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 
 import pytest
@@ -358,6 +359,8 @@ def test_a_list_set_on_the_form_later_is_read_as_its_field_reads_it(db):
     factories.SalespersonFactory(code="KEPT")
     factories.SalespersonFactory(code="LEFT")
     form = EntryFilterForm({})
+    # A copy of its own: the filter forms share the fields their class declares.
+    form.fields["salesperson"] = copy.deepcopy(form.fields["salesperson"])
     form.fields["salesperson"].queryset = Salesperson.objects.filter(code="KEPT")
 
     setup_lists = setup_choices(form.fields.values())
@@ -591,3 +594,19 @@ def test_looking_up_an_unknown_choice_label_adds_nothing_to_the_kept_labels(db):
     assert labels["telex"] == ""
     assert isinstance(labels["telex"], Markup)
     assert "telex" not in labels
+
+
+def test_filter_forms_share_the_declared_fields_and_a_request_leaves_them_unread(
+    owner_client, two_entries
+):
+    first, second = EntryFilterForm({"salesperson": "WANT"}), EntryFilterForm({})
+    assert first.fields is not second.fields
+    for name, field in EntryFilterForm.base_fields.items():
+        assert first.fields[name] is second.fields[name] is field
+
+    response = owner_client.get(URL, {"salesperson": "WANT", "template": "CALL"})
+    assert response.context["form"].errors == {}
+    assert shown(response) == [two_entries[0].pk]
+    # A queryset read in place would keep its rows for every later request of the process.
+    for field in EntryFilterForm.base_fields.values():
+        assert getattr(field, "queryset", None) is None or field.queryset._result_cache is None

@@ -151,3 +151,40 @@ def test_salesperson_list_sorts_by_code_or_name(owner_client):
         "Zoe Zwart",
     ]
     assert names(owner_client.get(SALESPEOPLE, {"sort": "-code"}))[0] == "Adam Appel"
+
+
+@pytest.mark.parametrize(
+    ("sort", "cell"),
+    [
+        (
+            "id",
+            '<th scope="col" class="num w-no" aria-sort="ascending"><a class="sort"'
+            ' href="?x=%3Cb%3E&amp;sort=-id">Entry No.<span class="sort-mark"'
+            ' aria-hidden="true"> ▲</span></a></th>\n',
+        ),
+        (
+            "-id",
+            '<th scope="col" class="num w-no" aria-sort="descending"><a class="sort"'
+            ' href="?x=%3Cb%3E&amp;sort=id">Entry No.<span class="sort-mark"'
+            ' aria-hidden="true"> ▼</span></a></th>\n',
+        ),
+        (
+            "date",
+            '<th scope="col" class="num w-no" aria-sort="none"><a class="sort"'
+            ' href="?x=%3Cb%3E&amp;sort=-id">Entry No.<span class="sort-mark"'
+            ' aria-hidden="true"> ↕</span></a></th>\n',
+        ),
+    ],
+)
+def test_a_sort_header_links_its_order_keeps_the_filters_and_drops_the_page(
+    owner_client, entries, sort, cell
+):
+    response = owner_client.get(ENTRIES, {"x": "<b>", "sort": sort, "after": "2025-03-14_1"})
+    assert cell in response.content.decode()
+
+
+def test_a_sort_header_without_a_first_order_starts_ascending(owner_client):
+    factories.CompanyFactory(name="Alpha")
+    html = owner_client.get(SALESPEOPLE, {"sort": "name", "page": "2"}).content.decode()
+    assert '<th scope="col" aria-sort="none"><a class="sort" href="?sort=code">Code' in html
+    assert '<th scope="col" aria-sort="ascending"><a class="sort" href="?sort=-name">Name' in html
