@@ -16,8 +16,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import floatformat
@@ -26,14 +24,14 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 from markupsafe import Markup
 
 from contacts.models import CorrespondenceType, Language, MarketingSetup
 from contacts.services import RecordGone
-from contacts.web import id_from, link_prefix, render_rows
+from contacts.web import FixedPart, id_from, link_prefix, render_rows
 from interactions import csv_export
 from interactions.models import InteractionLogEntry
 from interactions.services import draft_start
@@ -206,25 +204,14 @@ def _add_contact_field(form: AddContactForm) -> SafeString:
     error list through the form renderer on every request (~0.4 ms together, measured on a
     busy machine). A form with what was posted (and its errors) is rendered each time."""
     if form.is_bound:
-        return _render_add_contact_field(form)
-    key = (get_language(), get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
-    if (html := _blank_add_contact_fields.get(key)) is None:
-        html = _blank_add_contact_fields[key] = _render_add_contact_field(form)
-    return html
+        html = render_to_string("segments/_add_contact_field.html", {"field": form["contact"]})
+        return mark_safe(html.strip())  # noqa: S308 (rendered by the autoescaping Django engine)
+    return _BLANK_ADD_CONTACT_FIELD()
 
 
-def _render_add_contact_field(form: AddContactForm) -> SafeString:
-    html = render_to_string("segments/_add_contact_field.html", {"field": form["contact"]})
-    return mark_safe(html.strip())  # noqa: S308 (rendered by the autoescaping Django engine)
-
-
-_blank_add_contact_fields: dict[tuple, SafeString] = {}
-
-
-@receiver(setting_changed)
-def _forget_blank_add_contact_fields(**_kwargs) -> None:
-    # A test that switches languages, URLs, templates or the form renderer gets a fresh field.
-    _blank_add_contact_fields.clear()
+_BLANK_ADD_CONTACT_FIELD = FixedPart(
+    "segments/_add_contact_field.html", field=AddContactForm()["contact"]
+)
 
 
 def _line_page(request: HttpRequest, segment: Segment) -> selectors.LinePage:
