@@ -420,6 +420,35 @@ class ContactTotals(models.Model):
         return f"{self.type} {self.salesperson_id}: {self.contacts}"
 
 
+# The longest word start whose name matches `NamePrefixTotals` keeps (the triggers of migration
+# 0007 write prefixes up to this many letters).
+KEPT_PREFIX_LENGTH = 3
+
+
+class NamePrefixTotals(models.Model):
+    """How many contacts have a word in their name (`NAME_WORDS`) that starts with each
+    ``prefix`` of one to `KEPT_PREFIX_LENGTH` letters: "m" counts every contact with a name
+    word starting with m, once however many such words it has.
+
+    A search of one short word asks it first whether the word's name matches fill every page
+    (`contacts.selectors.ContactSearch.named`); counting them through the GIN index visited
+    hundreds of table rows for "ba" or "m" on every request. Triggers on the contact table
+    keep it (migration 0007) as they keep `ContactTotals`: whichever code path wrote the
+    contacts, in the same transaction, and an update that leaves the name's words alone
+    writes nothing.
+    """
+
+    prefix = models.CharField(_("word start"), max_length=KEPT_PREFIX_LENGTH, primary_key=True)
+    contacts = models.IntegerField(_("no. of contacts"), default=0)
+
+    class Meta:
+        verbose_name = _("name word start totals")
+        verbose_name_plural = _("name word start totals")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}: {self.contacts}"
+
+
 class CampaignStatus(models.TextChoices):
     PLANNED = "planned", _("Planned")
     ACTIVE = "active", _("Active")

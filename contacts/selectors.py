@@ -15,12 +15,14 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.built_once import BuiltOnceAggregate, BuiltOnceQuery
 from contacts.models import (
+    KEPT_PREFIX_LENGTH,
     NAME_WORDS,
     Campaign,
     Contact,
     ContactQuerySet,
     ContactTotals,
     ContactType,
+    NamePrefixTotals,
     NumberSeries,
     Opportunity,
     Salesperson,
@@ -61,7 +63,7 @@ CONTACT_ORDERS = {
 # Below it a group of matches is read whole and sorted, above it found by walking the name
 # index, which holds the words. Counting up to here is most of a broad search's cost (about
 # 3 us a match at 100,000 contacts), hence not 3,000 (`ContactSearch`, docs/benchmarks.md
-# part K).
+# part K); a search of one short word reads its name matches' number instead (part AF).
 SEARCH_LIMIT = 500
 
 
@@ -326,12 +328,13 @@ class ContactSearch:
 
     Ranking every match would read and sort all of them (all 100,000 contacts match "e", from
     "example" in their email addresses). So it counts first, up to the limit, the name
-    matches (more than the limit: they fill every page) and then all matches, and picks the
-    cheaper way for each group: up to the limit, read them all through a GIN index and sort
-    (a few hundred rows at most); beyond it, walk the name index, which holds the words, and
-    keep the matches (at 100,000 contacts one entry in 200 or more matches, so a page comes
-    soon, without reading table rows). A page costs a few milliseconds of database time
-    either way (docs/benchmarks.md).
+    matches (more than the limit: they fill every page; the kept `NamePrefixTotals` say how
+    many for one word of up to three letters, the broad searches) and then all matches, and
+    picks the cheaper way for each group: up to the limit, read them all through a GIN index
+    and sort (a few hundred rows at most); beyond it, walk the name index, which holds the
+    words, and keep the matches (at 100,000 contacts one entry in 200 or more matches, so a
+    page comes soon, without reading table rows). A page costs a few milliseconds of database
+    time either way (docs/benchmarks.md).
 
     Each statement is compiled once per process for its kind (`_search_statement`): building
     and compiling them with the ORM cost more CPU than the page's rows.
@@ -352,6 +355,7 @@ class ContactSearch:
         self.order = order
         self.shape = shape
         words = search_words(text)
+        self.words = words
         # The statements' parameters: the words as one prefix tsquery text, the filters' values.
         self.values = {"words": prefix_query(words) if words else "", **_lookups(**self.filters)}
 
@@ -361,8 +365,15 @@ class ContactSearch:
 
     @cached_property
     def named(self) -> int:
-        """How many have every word in their name, counted up to one beyond the limit."""
-        return self._count("named") if self.values["words"] else 0
+        """How many have every word in their name, counted up to one beyond the limit: for
+        one short word and no filter, from the kept totals (`NamePrefixTotals`)."""
+        if not self.words:
+            return 0
+        unfiltered = self.values.keys() == {"words"}  # the words' value, no filter's
+        if unfiltered and len(self.words) == 1 and _kept_prefix(self.words[0]):
+            totals = _NAME_PREFIX_TOTALS.fetch(prefix=self.words[0])
+            return min(totals[0][0] if totals else 0, SEARCH_LIMIT + 1)
+        return self._count("named")
 
     @cached_property
     def found(self) -> int:
@@ -425,6 +436,19 @@ class ContactSearch:
         spec = {"group": group, "walk": walk, "order": order, "start": start, "end": end}
         rows = _search_statement({**spec, "shape": self.shape}, self.values)
         return rows[: stop - start]
+
+
+# The contacts with a name word that starts with ``prefix`` (`ContactSearch.named`).
+_NAME_PREFIX_TOTALS = BuiltOnceQuery(
+    lambda prefix: NamePrefixTotals.objects.filter(prefix=prefix).values_list("contacts"),
+    prefix="\x00prefix",
+)
+
+
+def _kept_prefix(word: str) -> bool:
+    """Whether `NamePrefixTotals` keeps ``word``'s name matches: a word of up to
+    `KEPT_PREFIX_LENGTH` plain letters or digits, which the search's tsquery holds as itself."""
+    return 0 < len(word) <= KEPT_PREFIX_LENGTH and word.isascii() and word.isalnum()
 
 
 def _search_group(
