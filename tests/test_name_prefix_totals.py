@@ -190,6 +190,16 @@ def test_two_connections_writing_contacts_at_once_keep_exact_totals(owner):
     assert (totals["m"], totals["b"], totals["bo"]) == (3 + 2 + 5, 3 + 1, 3)
 
 
+def test_the_triggers_run_without_jit():
+    # Their statements' plans are kept per connection: one made for a bulk statement was
+    # costed high enough for JIT, which then compiled again on every later one-row write.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proconfig FROM pg_proc WHERE proname = 'contacts_name_prefix_totals'"
+        )
+        assert cursor.fetchone() == (["jit=off"],)
+
+
 # --- The search asks them -----------------------------------------------------------------------
 
 

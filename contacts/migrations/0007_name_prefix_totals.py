@@ -10,6 +10,10 @@ add, old rows subtract; starts whose difference is zero are skipped, so an updat
 the name's words (an email, a company's new name) writes nothing. The upsert takes its rows in
 key order, so two statements cannot deadlock on them. A truncate empties the totals. The
 contacts from before this migration are counted once.
+
+The function runs without JIT: its statements' plans are kept per connection, and one planned
+for a bulk statement (an import) would otherwise compile its expressions again on every later
+single-row write of that connection, some 250 ms each (docs/benchmarks.md, part AF).
 """
 
 from django.db import migrations, models
@@ -23,11 +27,14 @@ LENGTH = 3
 
 def starts(rows: str, sign: int) -> str:
     """Each row's distinct name word starts of 1 to LENGTH letters, with ``sign``."""
+    lengths = ", ".join(f"({n})" for n in range(1, LENGTH + 1))
     return f"""
-        SELECT DISTINCT r.id, left(word, n) AS prefix, {sign} AS contacts
-        FROM {rows} AS r,
-             unnest(tsvector_to_array(ts_filter(r.search, '{{a}}'))) AS word,
-             generate_series(1, least(length(word), {LENGTH})) AS n"""
+        SELECT p.prefix, {sign} AS contacts
+        FROM {rows} AS r CROSS JOIN LATERAL (
+            SELECT DISTINCT left(word, n) AS prefix
+            FROM unnest(tsvector_to_array(ts_filter(r.search, '{{a}}'))) AS word,
+                 (VALUES {lengths}) AS lengths (n)
+            WHERE n <= length(word)) AS p"""
 
 
 def upsert(differences: str) -> str:
@@ -42,7 +49,7 @@ def upsert(differences: str) -> str:
 
 
 CREATE = f"""
-CREATE FUNCTION contacts_name_prefix_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION contacts_name_prefix_totals() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         {upsert(starts("new_rows", 1))}
