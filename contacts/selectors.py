@@ -354,8 +354,7 @@ class ContactSearch:
         self.filters = {"type": type, "company_id": company_id, "salesperson_id": salesperson_id}
         self.order = order
         self.shape = shape
-        words = search_words(text)
-        self.words = words
+        self.words = words = search_words(text)
         # The statements' parameters: the words as one prefix tsquery text, the filters' values.
         self.values = {"words": prefix_query(words) if words else "", **_lookups(**self.filters)}
 
