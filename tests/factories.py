@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from io import StringIO
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 
 from contacts.models import (
     Campaign,
@@ -270,3 +272,12 @@ class SavedCriteriaStepFactory(factory.django.DjangoModelFactory):
     action = StepAction.ADD
     criteria = factory.LazyFunction(lambda: {"city": "Haarlem"})
     described = "City: Haarlem"
+
+
+def import_contacts(directory, csv_text: str) -> None:
+    """Run the `import_contacts` command on a CSV file of ``csv_text`` written in
+    ``directory``, new contacts numbered from a CONT series."""
+    MarketingSetupFactory(contact_nos=NumberSeriesFactory(code="CONT", prefix="CT", width=5))
+    path = directory / "contacts.csv"
+    path.write_text(csv_text)
+    call_command("import_contacts", str(path), stdout=StringIO(), stderr=StringIO())

@@ -192,16 +192,12 @@ def test_the_python_words_are_the_database_words():
 
 
 def test_contacts_written_by_copy_are_found(owner_client, tmp_path):
-    factories.MarketingSetupFactory(
-        contact_nos=factories.NumberSeriesFactory(code="CONT", prefix="CT", width=5)
-    )
-    path = tmp_path / "contacts.csv"
-    path.write_text(
+    factories.import_contacts(
+        tmp_path,
         "type,name,first_name,surname,company,email,city,country,language\n"
         "person,,Jan,Jansen,Brouwerij Ötzi BV,jan@otzi.example,,,nl\n"
-        "company,Brouwerij Ötzi BV,,,,info@otzi.example,Utrecht,nl,nl\n"
+        "company,Brouwerij Ötzi BV,,,,info@otzi.example,Utrecht,nl,nl\n",
     )
-    call_command("import_contacts", str(path), stdout=StringIO(), stderr=StringIO())
 
     assert listed(owner_client, "otzi") == ["Brouwerij Ötzi BV", "Jan Jansen"]
     assert listed(owner_client, "utrecht brouwerij") == ["Brouwerij Ötzi BV"]

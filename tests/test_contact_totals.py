@@ -5,10 +5,7 @@ once."""
 
 from __future__ import annotations
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count
 
@@ -102,18 +99,14 @@ def test_an_update_that_changes_no_key_writes_no_totals(ann):
 
 
 def test_an_import_adds_its_contacts_to_the_totals(ann, tmp_path):
-    factories.MarketingSetupFactory(
-        contact_nos=factories.NumberSeriesFactory(code="CONT", prefix="CT", width=5)
-    )
     factories.CompanyFactory(salesperson=ann)
-    path = tmp_path / "contacts.csv"
-    path.write_text(
+    factories.import_contacts(
+        tmp_path,
         "type,name,first_name,surname,company,salesperson\n"
         "company,Acme BV,,,,ANN\n"
         "person,,Jan,Jansen,Acme BV,ANN\n"
-        "person,,Piet,Pietersen,Acme BV,\n"
+        "person,,Piet,Pietersen,Acme BV,\n",
     )
-    call_command("import_contacts", str(path), stdout=StringIO(), stderr=StringIO())
     assert assert_exact() == {("company", ann.pk): 2, ("person", ann.pk): 1, ("person", None): 1}
 
 

@@ -6,10 +6,7 @@ word asks them instead of counting its name matches."""
 
 from __future__ import annotations
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -127,17 +124,13 @@ def test_an_update_that_keeps_the_name_words_writes_no_totals():
 
 
 def test_an_import_adds_its_contacts_to_the_totals(tmp_path):
-    factories.MarketingSetupFactory(
-        contact_nos=factories.NumberSeriesFactory(code="CONT", prefix="CT", width=5)
-    )
-    path = tmp_path / "contacts.csv"
-    path.write_text(
+    factories.import_contacts(
+        tmp_path,
         "type,name,first_name,surname,company,salesperson\n"
         "company,Acme BV,,,,\n"
         "person,,Jan,Jansen,Acme BV,\n"
-        "person,,Piet,Pietersen,Acme BV,\n"
+        "person,,Piet,Pietersen,Acme BV,\n",
     )
-    call_command("import_contacts", str(path), stdout=StringIO(), stderr=StringIO())
     totals = assert_exact()
     assert (totals["j"], totals["p"], totals["bv"]) == (1, 1, 1)
 
