@@ -516,6 +516,15 @@ def _numbers_needed(rows: list[Row]) -> int:
 
 
 def _insert(rows: list[Row], progress: Progress | None) -> None:
+    # Other writers of contacts wait for the import from here on (reads go on). Each COPY
+    # takes the kept totals' rows it changes in key order (ContactTotals, NamePrefixTotals),
+    # but the companies' and the persons' COPY take two such sets: a contact saved between
+    # them could hold a row of the second set while it waits for one of the first, and one of
+    # the two would die of a deadlock.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "LOCK TABLE contacts_contacttotals, contacts_nameprefixtotals IN EXCLUSIVE MODE"
+        )
     needed = _numbers_needed(rows)
     if needed:
         _number(rows, needed)

@@ -368,7 +368,7 @@ class ContactSearch:
         one short word and no filter, from the kept totals (`NamePrefixTotals`)."""
         if not self.words:
             return 0
-        unfiltered = self.values.keys() == {"words"}  # the words' value, no filter's
+        unfiltered = not _lookups(**self.filters)
         if unfiltered and len(self.words) == 1 and _kept_prefix(self.words[0]):
             totals = _NAME_PREFIX_TOTALS.fetch(prefix=self.words[0])
             return min(totals[0][0] if totals else 0, SEARCH_LIMIT + 1)
@@ -445,9 +445,10 @@ _NAME_PREFIX_TOTALS = BuiltOnceQuery(
 
 
 def _kept_prefix(word: str) -> bool:
-    """Whether `NamePrefixTotals` keeps ``word``'s name matches: a word of up to
-    `KEPT_PREFIX_LENGTH` plain letters or digits, which the search's tsquery holds as itself."""
-    return 0 < len(word) <= KEPT_PREFIX_LENGTH and word.isascii() and word.isalnum()
+    """Whether `NamePrefixTotals` keeps ``word``'s name matches: a word (`search_words`: letters
+    and digits) of up to `KEPT_PREFIX_LENGTH` ASCII ones, which the search's tsquery holds as
+    itself."""
+    return 0 < len(word) <= KEPT_PREFIX_LENGTH and word.isascii()
 
 
 def _search_group(

@@ -6,12 +6,15 @@ word asks them instead of counting its name matches."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contacts import selectors, services
+from contacts import importer, selectors, services
 from contacts.models import (
     KEPT_PREFIX_LENGTH,
     NAME_WORDS,
@@ -114,12 +117,12 @@ def test_plain_orm_writes_keep_the_totals():
 def test_an_update_that_keeps_the_name_words_writes_no_totals():
     contact = company("Mees Maas")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT prefix, xmin::text FROM contacts_nameprefixtotals ORDER BY 1")
+        cursor.execute("SELECT prefix, ctid::text FROM contacts_nameprefixtotals ORDER BY 1")
         before = cursor.fetchall()
         Contact.objects.filter(pk=contact.pk).update(email="new@example.com", city="Venlo")
         Contact.objects.filter(pk=contact.pk).update(name="Maas Mees")  # the same words
-        cursor.execute("SELECT prefix, xmin::text FROM contacts_nameprefixtotals ORDER BY 1")
-        # Same transaction in this test: an untouched row keeps the xmin it had.
+        cursor.execute("SELECT prefix, ctid::text FROM contacts_nameprefixtotals ORDER BY 1")
+        # An untouched row keeps its place; an update, even of the same values, moves it.
         assert cursor.fetchall() == before
 
 
@@ -183,6 +186,51 @@ def test_two_connections_writing_contacts_at_once_keep_exact_totals(owner):
     assert (totals["m"], totals["b"], totals["bo"]) == (3 + 2 + 5, 3 + 1, 3)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_saved_during_an_import_waits_for_it_instead_of_deadlocking(
+    monkeypatch, tmp_path
+):
+    # The import copies its companies, then its persons, in one transaction. A person saved
+    # from another connection in between wants the persons' contact totals row and the start
+    # "a", which the companies' copy holds; the persons' copy then wants that totals row.
+    errors, waited = [], []
+
+    def save_a_person():
+        try:
+            Contact.objects.create(type=ContactType.PERSON, name="Alice Bos", number="X1")
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    saver = threading.Thread(target=save_a_person)
+    copy = importer._copy
+
+    def copy_then_save_a_person(rows, progress):
+        copy(rows, progress)
+        if saver.is_alive() or waited:
+            return
+        saver.start()
+        with connection.cursor() as cursor:
+            for _ in range(100):  # until the other connection waits for a lock
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                if cursor.fetchone()[0]:
+                    waited.append(True)
+                    break
+                time.sleep(0.05)
+
+    monkeypatch.setattr(importer, "_copy", copy_then_save_a_person)
+    factories.import_contacts(
+        tmp_path,
+        "type,name,first_name,surname,company\ncompany,Acme,,,\nperson,,Piet,Pietersen,Acme\n",
+    )
+    saver.join(timeout=30)
+    assert waited == [True]
+    assert errors == []
+    assert Contact.objects.count() == 3
+    assert assert_exact()["a"] == 2
+
+
 def test_the_triggers_run_without_jit():
     # Their statements' plans are kept per connection: one made for a bulk statement was
     # costed high enough for JIT, which then compiled again on every later one-row write.
@@ -230,9 +278,17 @@ def test_other_searches_count_their_name_matches(text, filters):
     assert "contacts_nameprefixtotals" not in " ".join(sql)
 
 
-def test_a_kept_start_with_few_matches_shows_the_same_rows_as_counting(owner_client, monkeypatch):
-    for name in ("Maas", "Mees", "Bos Mulder", "Jan Bos"):
-        company(name, city="Meppel")  # "m" also matches every city: the other group
+def test_a_kept_start_with_few_name_matches_splits_the_pages_where_counting_did(
+    owner_client, monkeypatch
+):
+    # Three name matches of "m", two more contacts matching by their city, pages of at most
+    # four: the first rows are the name matches, as many as the kept number says, then the
+    # others.
+    monkeypatch.setattr(selectors, "SEARCH_LIMIT", 4)
+    for name in ("Maas", "Mees", "Bos Mulder"):
+        company(name, city="Delft")
+    for name in ("Jan Bos", "Piet Kok"):
+        company(name, city="Meppel")
     url = reverse("contacts:contact_list")
     kept_rows = owner_client.get(url, {"q": "m"}).context["page"].object_list
     monkeypatch.setattr(selectors, "KEPT_PREFIX_LENGTH", 0)  # count as before
