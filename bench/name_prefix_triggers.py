@@ -40,6 +40,8 @@ setup_django()
 from django.db import connection, transaction  # noqa: E402
 from log_segment import backend_cpu  # noqa: E402
 
+from contacts.models import KEPT_PREFIX_LENGTH  # noqa: E402
+
 CONTACTS = "contacts_contact"
 TRIGGERS = ("insert", "update", "delete")
 # The columns an insert copies (not id, number and the search words, which its trigger writes).
@@ -121,7 +123,7 @@ def recount_differs() -> int:
                   SELECT left(word, n) AS prefix, count(DISTINCT c.id) AS contacts
                   FROM {CONTACTS} c,
                        unnest(tsvector_to_array(ts_filter(c.search, '{{a}}'))) AS word,
-                       generate_series(1, least(length(word), 3)) AS n
+                       generate_series(1, least(length(word), {KEPT_PREFIX_LENGTH})) AS n
                   GROUP BY 1)
                 SELECT count(*) FROM counted
                 FULL JOIN contacts_nameprefixtotals kept USING (prefix)

@@ -448,7 +448,7 @@ def _kept_prefix(word: str) -> bool:
     """Whether `NamePrefixTotals` keeps ``word``'s name matches: a word (`search_words`: letters
     and digits) of up to `KEPT_PREFIX_LENGTH` ASCII ones, which the search's tsquery holds as
     itself."""
-    return 0 < len(word) <= KEPT_PREFIX_LENGTH and word.isascii()
+    return len(word) <= KEPT_PREFIX_LENGTH and word.isascii()
 
 
 def _search_group(
